@@ -1,0 +1,157 @@
+"""Storage: the peewee models, opening a database from a URL, and in-place schema upgrades.
+
+The models are bound to a :class:`peewee.DatabaseProxy`; :func:`open_database` points it at
+the configured database and brings the schema up to :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import peewee as pw
+from playhouse.db_url import connect
+
+database_proxy = pw.DatabaseProxy()
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or upgraded; the message says why in one line."""
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+
+
+class Record(BaseModel):
+    """One DOI and what the organiser knows and wants of it."""
+
+    doi = pw.CharField(unique=True)
+    doi_generated = pw.BooleanField(default=True)  # chosen here, so a fresh suffix is allowed
+    identifier = pw.CharField(index=True)  # the repository's own id, e.g. a PDS LIDVID
+    status = pw.CharField(index=True)
+    prior_status = pw.CharField(null=True)  # update: state to return to; delete: state left
+    remote_state = pw.CharField(null=True)  # draft / registered / findable as DataCite last said
+    attributes = pw.TextField()  # DataCite metadata attributes, JSON
+    url = pw.TextField(null=True)  # landing page
+    node = pw.CharField(null=True)
+    submitter = pw.CharField(null=True)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+    claim_owner = pw.CharField(null=True)
+    claim_expires_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "record"
+        indexes = ((("status", "id"), False),)
+
+
+class History(BaseModel):
+    """Append-only: one row per state change of a record."""
+
+    record = pw.ForeignKeyField(Record, backref="history", on_delete="RESTRICT")
+    from_status = pw.CharField(null=True)
+    to_status = pw.CharField()
+    action = pw.CharField()
+    actor = pw.CharField()  # who or what caused it: a submitter, "organiser --register-all", ...
+    at = pw.DateTimeField()
+    outcome = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "history"
+
+
+class SchemaVersion(BaseModel):
+    version = pw.IntegerField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+MODELS = (Record, History, SchemaVersion)
+
+Migration = Callable[[pw.Database], None]
+
+
+def _create_v1(db: pw.Database) -> None:
+    db.create_tables([Record, History])
+
+
+#: Ordered schema steps; step N brings a version N-1 database to version N. Later steps use
+#: ``playhouse.migrate`` (add_column, add_index, ...) so existing rows are kept.
+MIGRATIONS: Sequence[Migration] = (_create_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_database(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> pw.Database:
+    """Give an open database for ``url`` with its schema upgraded in place.
+
+    SQLite files get WAL mode and a busy timeout; their directory is created.
+    Raises :class:`DatabaseError` when the URL is unusable, the server is unreachable or the
+    database was written by a newer organiser.
+    """
+    try:
+        db = _connect(url)
+        db.connect(reuse_if_open=True)
+    except (pw.OperationalError, pw.ImproperlyConfigured, sqlite3.Error, RuntimeError) as exc:
+        raise DatabaseError(
+            f"[database] url: cannot open {_redact(url)}: {_first_line(exc)}"
+        ) from None
+    database_proxy.initialize(db)
+    upgrade(db, migrations)
+    return db
+
+
+def _connect(url: str) -> pw.Database:
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :]).expanduser()
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return pw.SqliteDatabase(
+            str(path),
+            pragmas={"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1},
+        )
+    if "://" not in url:
+        raise RuntimeError("not a database URL (sqlite:///PATH or postgresql://...)")
+    return connect(url)
+
+
+def upgrade(db: pw.Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring ``db`` to ``len(migrations)``, one step per transaction; give the version reached.
+
+    Raises :class:`DatabaseError` if the database is newer than this organiser knows.
+    """
+    with db.atomic():
+        db.create_tables([SchemaVersion])
+        row = SchemaVersion.select().first()
+        if row is None:
+            row = SchemaVersion.create(version=0)
+    if row.version > len(migrations):
+        raise DatabaseError(
+            f"database schema is version {row.version}, this organiser knows up to "
+            f"{len(migrations)}: upgrade organiser"
+        )
+    for number in range(row.version + 1, len(migrations) + 1):
+        with db.atomic():
+            migrations[number - 1](db)
+            SchemaVersion.update(version=number).execute()
+    return len(migrations)
+
+
+def _redact(url: str) -> str:
+    """Give ``url`` with any password replaced by ``***``."""
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        creds, _, host = tail.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{head}://{user}:***@{host}"
+    return url
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

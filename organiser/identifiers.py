@@ -1,0 +1,38 @@
+"""DOIs chosen locally, and the forms in which users name a record."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+_DOI_FORMS = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+@dataclass(frozen=True)
+class DoiScheme:
+    """How this repository's DOIs look: ``prefix/`` + separator + random suffix."""
+
+    prefix: str
+    separator: str = ""
+    pattern: str = "xxxx-xxxx"
+    alphabet: str = "0123456789abcdefghjkmnpqrstvwxyz"
+
+    def generate(self) -> str:
+        """Give a fresh DOI (random: collisions are unlikely, not impossible)."""
+        suffix = "".join(secrets.choice(self.alphabet) if c == "x" else c for c in self.pattern)
+        return f"{self.prefix}/{self.separator}{suffix}"
+
+    def owns(self, doi: str) -> bool:
+        """Tell whether ``doi`` lies under this repository's prefix."""
+        return doi.lower().startswith(self.prefix.lower() + "/")
+
+
+def normalise_doi(text: str) -> str | None:
+    """Give the bare, lower-cased DOI in ``text`` (bare, ``doi:`` or doi.org form), else None.
+
+    DOIs are case-insensitive; DataCite stores them upper-case and answers either way.
+    """
+    bare = _DOI_FORMS.sub("", text.strip())
+    return bare.lower() if _DOI.match(bare) else None

@@ -1,0 +1,355 @@
+"""Reading and writing records. Every status change goes through :func:`organiser.states.transition`
+and is written together with its history row in one transaction.
+
+Passes work on *claims*: a run stamps a batch of due records with its owner token and an
+expiry, works on them, and clears the claim in the same transaction as the outcome. A run that
+is killed leaves claims that expire (or, on the same host, are freed as soon as its process is
+seen to be gone), so no record is ever stranded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from organiser.db import History, Record, database_proxy
+from organiser.identifiers import normalise_doi
+from organiser.states import Action, InvalidTransition, State, Step, transition
+
+
+class RecordError(ValueError):
+    """A record cannot be found or changed as asked; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What intake hands over to be marked for reservation."""
+
+    doi: str
+    doi_generated: bool
+    identifier: str
+    attributes: dict[str, Any]
+    url: str | None
+    node: str | None = None
+    submitter: str | None = None
+    source: str = ""  # where it came from, for error messages
+
+
+def run_owner() -> str:
+    """Give a claim-owner token for this run: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def find(ref: str) -> Record:
+    """Give the record named by ``ref``: a DOI (bare, doi: or https://doi.org/), the repository
+    identifier, or the local record id.
+
+    Raises :class:`RecordError` if nothing (or more than one live record) matches.
+    """
+    doi = normalise_doi(ref)
+    if doi is not None:
+        record = Record.get_or_none(Record.doi == doi)
+        if record is None:
+            raise RecordError(f"{ref}: no record with this DOI")
+        return record
+    live = list(
+        Record.select()
+        .where((Record.identifier == ref.strip()) & (Record.status != State.DELETED))
+        .limit(2)
+    )
+    if len(live) == 1:
+        return live[0]
+    if len(live) > 1:
+        raise RecordError(f"{ref}: several records carry this identifier; name the DOI")
+    if ref.strip().isdigit():
+        record = Record.get_or_none(Record.id == int(ref))
+        if record is not None:
+            return record
+    raise RecordError(f"{ref}: no record with this DOI, identifier or id")
+
+
+def _history(
+    record: Record,
+    old: str | None,
+    new: str,
+    action: Action,
+    actor: str,
+    at: datetime,
+    outcome: str | None,
+) -> None:
+    History.create(
+        record=record,
+        from_status=old,
+        to_status=new,
+        action=str(action),
+        actor=actor,
+        at=at,
+        outcome=outcome,
+    )
+
+
+def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Record]:
+    """Mark every item for reservation, all or nothing; give the new records.
+
+    Raises :class:`RecordError` (and writes nothing) if a DOI is taken or an identifier
+    already has a live record.
+    """
+    created = []
+    with database_proxy.atomic():
+        for item in items:
+            if Record.select().where(Record.doi == item.doi).exists():
+                raise RecordError(f"{item.source}: DOI {item.doi} is already in the database")
+            clash = (
+                Record.select()
+                .where((Record.identifier == item.identifier) & (Record.status != State.DELETED))
+                .first()
+            )
+            if clash is not None:
+                raise RecordError(
+                    f"{item.source}: identifier {item.identifier} already has DOI {clash.doi} "
+                    f"({clash.status}); use 'organiser update' to change its metadata"
+                )
+            step = transition(None, Action.MARK_RESERVE)
+            record = Record.create(
+                doi=item.doi,
+                doi_generated=item.doi_generated,
+                identifier=item.identifier,
+                status=step.state,
+                attributes=json.dumps(item.attributes, ensure_ascii=False),
+                url=item.url,
+                node=item.node,
+                submitter=item.submitter,
+                created_at=now,
+                updated_at=now,
+            )
+            _history(record, None, step.state, Action.MARK_RESERVE, actor, now, item.source or None)
+            created.append(record)
+    return created
+
+
+def mark(
+    record: Record,
+    action: Action,
+    actor: str,
+    now: datetime,
+    attributes: dict[str, Any] | None = None,
+    url: str | None = None,
+) -> Step:
+    """Apply a local mark (register, update, delete) to ``record``; give the step taken.
+
+    New ``attributes``/``url`` go with ``MARK_UPDATE``. A mark that leaves the status as it is
+    writes nothing unless it brings new metadata. Raises :class:`RecordError` for an invalid
+    transition or a record a running pass holds.
+    """
+    with database_proxy.atomic():
+        fresh = Record.get_by_id(record.id)
+        if fresh.claim_owner and fresh.claim_expires_at and fresh.claim_expires_at > now:
+            raise RecordError(
+                f"{fresh.doi}: a running organiser is working on it; try again in a moment"
+            )
+        old = State(fresh.status)
+        try:
+            step = transition(old, action, _state(fresh.prior_status))
+        except InvalidTransition as exc:
+            raise RecordError(f"{fresh.doi} {exc}") from None
+        changes: dict[Any, Any] = {}
+        if attributes is not None:
+            changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
+            changes[Record.url] = url
+        if step.state is old and not changes:
+            return step
+        changes.update(
+            {
+                Record.status: step.state,
+                Record.prior_status: step.prior,
+                Record.updated_at: now,
+                Record.attempts: 0,
+                Record.next_attempt_at: None,
+                Record.last_error: None,
+            }
+        )
+        Record.update(changes).where(Record.id == fresh.id).execute()
+        _history(fresh, old, step.state, action, actor, now, None)
+    return step
+
+
+def _state(value: str | None) -> State | None:
+    return State(value) if value else None
+
+
+def claim_batch(
+    states: Iterable[State],
+    owner: str,
+    after_id: int,
+    limit: int,
+    now: datetime,
+    claim_for: timedelta,
+    only_id: int | None = None,
+) -> list[Record]:
+    """Claim up to ``limit`` due records in ``states`` with id above ``after_id``; give them
+    in id order (keyset pagination: the caller passes the last id it saw).
+
+    A record is due when nobody holds an unexpired claim on it and its next-attempt time
+    has come (``only_id`` pushes one record regardless of that time).
+    """
+    status_list = [str(s) for s in states]
+    free = Record.claim_owner.is_null() | (Record.claim_expires_at < now)
+    due = Record.next_attempt_at.is_null() | (Record.next_attempt_at <= now)
+    where = Record.status.in_(status_list) & (Record.id > after_id) & free
+    if only_id is not None:
+        where &= Record.id == only_id
+    else:
+        where &= due
+    candidates = Record.select(Record.id).where(where).order_by(Record.id).limit(limit)
+    # The claim condition is repeated on the outer UPDATE so that on PostgreSQL a row another
+    # run claimed meanwhile is re-checked after its lock is released, and skipped.
+    with database_proxy.atomic():
+        Record.update(claim_owner=owner, claim_expires_at=now + claim_for).where(
+            Record.id.in_(candidates) & free & Record.status.in_(status_list)
+        ).execute()
+    return list(
+        Record.select()
+        .where(
+            (Record.claim_owner == owner) & (Record.id > after_id) & Record.status.in_(status_list)
+        )
+        .order_by(Record.id)
+    )
+
+
+def finish(
+    record: Record,
+    owner: str,
+    action: Action,
+    actor: str,
+    now: datetime,
+    remote_state: str | None,
+    outcome: str | None,
+) -> bool:
+    """Record a confirmed remote outcome for a claimed record and release the claim.
+
+    Gives False (and writes nothing) if the claim was lost to another run meanwhile.
+    Raises :class:`InvalidTransition` if ``action`` does not apply to the record's status.
+    """
+    old = State(record.status)
+    step = transition(old, action, _state(record.prior_status))
+    with database_proxy.atomic():
+        changed = (
+            Record.update(
+                {
+                    Record.status: step.state,
+                    Record.prior_status: step.prior,
+                    Record.remote_state: remote_state,
+                    Record.doi: record.doi,
+                    Record.updated_at: now,
+                    Record.attempts: 0,
+                    Record.next_attempt_at: None,
+                    Record.last_error: None,
+                    Record.claim_owner: None,
+                    Record.claim_expires_at: None,
+                }
+            )
+            .where((Record.id == record.id) & (Record.claim_owner == owner))
+            .execute()
+        )
+        if changed:
+            _history(record, old, step.state, action, actor, now, outcome)
+    return bool(changed)
+
+
+def fail(record: Record, owner: str, error: str, now: datetime, retry_at: datetime) -> bool:
+    """Record a failed attempt on a claimed record (its status is kept) and release the claim.
+
+    The record is due again at ``retry_at`` (a new mark or ``--X-doi`` makes it due at once).
+    Gives False if the claim was lost to another run meanwhile.
+    """
+    changed = (
+        Record.update(
+            {
+                Record.attempts: Record.attempts + 1,
+                Record.last_error: error[:2000],
+                Record.next_attempt_at: retry_at,
+                Record.updated_at: now,
+                Record.claim_owner: None,
+                Record.claim_expires_at: None,
+            }
+        )
+        .where((Record.id == record.id) & (Record.claim_owner == owner))
+        .execute()
+    )
+    return bool(changed)
+
+
+def note_progress(record: Record, owner: str, remote_state: str | None, doi: str) -> None:
+    """Remember what DataCite now holds for a claimed record before its pass completes."""
+    Record.update(remote_state=remote_state, doi=doi).where(
+        (Record.id == record.id) & (Record.claim_owner == owner)
+    ).execute()
+
+
+def release(owner: str) -> int:
+    """Drop every claim ``owner`` still holds (records keep their state); give how many."""
+    return (
+        Record.update(claim_owner=None, claim_expires_at=None)
+        .where(Record.claim_owner == owner)
+        .execute()
+    )
+
+
+def release_dead_claims(host: str, is_alive: Callable[[int], bool]) -> int:
+    """Free claims held by runs on ``host`` whose process is gone; give how many were freed."""
+    freed = 0
+    owners = (
+        Record.select(Record.claim_owner)
+        .where(Record.claim_owner.startswith(f"{host}:"))
+        .distinct()
+    )
+    for (owner,) in owners.tuples():
+        parts = owner.split(":")
+        if len(parts) == 3 and parts[1].isdigit() and not is_alive(int(parts[1])):
+            freed += release(owner)
+    return freed
+
+
+def select(statuses: Iterable[str] | None = None, limit: int | None = None) -> Iterator[Record]:
+    """Give records in id order, optionally only those in ``statuses``, at most ``limit``."""
+    query = Record.select().order_by(Record.id)
+    if statuses:
+        query = query.where(Record.status.in_(list(statuses)))
+    if limit is not None:
+        query = query.limit(limit)
+    return query.iterator()
+
+
+def history_of(record: Record) -> list[History]:
+    """Give the record's history rows, oldest first."""
+    return list(History.select().where(History.record == record).order_by(History.id))
+
+
+def attributes_of(record: Record) -> dict[str, Any]:
+    """Give the record's DataCite attributes as a dict."""
+    return json.loads(record.attributes)
+
+
+def ensure_unique_doi(doi: str) -> bool:
+    """Tell whether ``doi`` is free in the local database."""
+    return not Record.select().where(Record.doi == doi).exists()
+
+
+def waiting(states: Iterable[State], now: datetime, owner: str, only_id: int | None) -> int:
+    """Count records in ``states`` a pass left alone: not due yet, or claimed by another run."""
+    query = Record.select().where(
+        Record.status.in_([str(s) for s in states])
+        & (
+            (Record.next_attempt_at > now)
+            | ((Record.claim_expires_at > now) & (Record.claim_owner != owner))
+        )
+    )
+    if only_id is not None:
+        query = query.where(Record.id == only_id)
+    return query.count()
