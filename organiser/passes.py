@@ -153,15 +153,17 @@ class Organiser:
                 result.passes.append(self._pass(name, only, result))
         except Outage as exc:
             result.outage = str(exc)
-            log.error("run stopped", reason=str(exc))
+            log.info("run stopped", reason=str(exc))
         finally:
             self._pending.clear()
             store.release(self.owner)
         return result
 
     def _pass(self, name: str, only: Record | None, result: RunResult) -> PassResult:
-        counts = PassResult(name)
         states = pass_states(OUTCOME[name])
+        only_id = only.id if only else None
+        # left alone: waiting for their retry time, or being worked on by another run
+        counts = PassResult(name, skipped=store.waiting(states, self.clock(), only_id))
         after = 0
         while True:
             batch = store.claim_batch(
@@ -171,7 +173,7 @@ class Organiser:
                 self.settings.batch_size,
                 self.clock(),
                 self.settings.claim_for,
-                only.id if only else None,
+                only_id,
             )
             for record in batch:
                 after = record.id
@@ -179,7 +181,6 @@ class Organiser:
             if not batch or only:
                 break
         self._flush(counts, result)
-        counts.skipped = store.waiting(states, self.clock(), self.owner, only.id if only else None)
         return counts
 
     def _one(self, name: str, record: Record, counts: PassResult, result: RunResult) -> None:
@@ -244,7 +245,7 @@ class Organiser:
         if store.fail(record, self.owner, failure.error, now, now + delay):
             counts.failed += 1
             result.failures.append(failure)
-            log.warning("failed", pass_name=failure.pass_name, doi=record.doi, error=failure.error)
+            log.info("failed", pass_name=failure.pass_name, doi=record.doi, error=failure.error)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

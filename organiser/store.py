@@ -341,15 +341,12 @@ def ensure_unique_doi(doi: str) -> bool:
     return not Record.select().where(Record.doi == doi).exists()
 
 
-def waiting(states: Iterable[State], now: datetime, owner: str, only_id: int | None) -> int:
-    """Count records in ``states`` a pass left alone: not due yet, or claimed by another run."""
-    query = Record.select().where(
-        Record.status.in_([str(s) for s in states])
-        & (
-            (Record.next_attempt_at > now)
-            | ((Record.claim_expires_at > now) & (Record.claim_owner != owner))
-        )
-    )
+def waiting(states: Iterable[State], now: datetime, only_id: int | None) -> int:
+    """Count records in ``states`` that are not due: waiting for their next-attempt time
+    (unless ``only_id`` names one to push anyway), or claimed by a running organiser."""
+    claimed = Record.claim_expires_at > now
+    not_due = claimed if only_id is not None else (Record.next_attempt_at > now) | claimed
+    query = Record.select().where(Record.status.in_([str(s) for s in states]) & not_due)
     if only_id is not None:
         query = query.where(Record.id == only_id)
     return query.count()

@@ -44,6 +44,7 @@ class Faults:
     timeout_rate: float = 0.0  # hold the answer for ``hang`` seconds (the change applies late)
     hang: float = 5.0
     drop_rate: float = 0.0  # apply the change, then close the connection without answering
+    drop_next: int = 0  # ... for the next N changing requests (POST, PUT, DELETE), certainly
     rate_limit_rate: float = 0.0  # answer 429 with Retry-After
     retry_after: int = 1
     outage_after: int | None = None  # after this many more requests, refuse every connection
@@ -78,6 +79,7 @@ class DataCite:
             self.faults = faults
             self.random = random.Random(faults.seed)
             self.countdown = faults.outage_after
+            self.drops_left = faults.drop_next
             self.outage_until: float | None = None
 
     def in_outage(self) -> bool:
@@ -93,6 +95,14 @@ class DataCite:
             span = self.faults.outage_for
             self.outage_until = float("inf") if span is None else time.monotonic() + span
             return True
+
+    def take_drop(self) -> bool:
+        """Tell whether this changing request's answer is one of the ``drop_next`` to lose."""
+        with self.lock:
+            if self.drops_left > 0:
+                self.drops_left -= 1
+                return True
+            return False
 
     def roll(self, rate: float) -> bool:
         with self.lock:
@@ -258,7 +268,7 @@ class Handler(BaseHTTPRequestHandler):
             seen.status = self._send(503, _errors(None, "Service unavailable", None))
             return
         hang = api.roll(faults.timeout_rate)
-        drop = api.roll(faults.drop_rate)
+        drop = api.roll(faults.drop_rate) or (method != "GET" and api.take_drop())
         if doi and doi in faults.fail_dois:
             code = faults.fail_dois[doi]
             seen.status = self._send(code, _errors("doi", f"Forced failure {code}", doi))
