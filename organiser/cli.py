@@ -18,7 +18,7 @@ import click
 from organiser import __version__, intake, marking, store
 from organiser.app import App, setup_logging, utcnow
 from organiser.config import ConfigError, example_ini
-from organiser.db import DatabaseError, Record
+from organiser.db import DatabaseError, Record, redact_url
 from organiser.passes import ORDER, RunResult
 from organiser.states import QUEUED_STATES, Action, State
 
@@ -318,6 +318,8 @@ def check(app: App) -> None:
         click.echo(f"[{section}]")
         for key, value in keys.items():
             shown = "***" if key == "password" else value
+            if section == "database":
+                shown = redact_url(value)
             click.echo(f"{key} = {shown}")
 
 

@@ -100,7 +100,7 @@ def open_database(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> pw.
         db.connect(reuse_if_open=True)
     except (pw.OperationalError, pw.ImproperlyConfigured, sqlite3.Error, RuntimeError) as exc:
         raise DatabaseError(
-            f"[database] url: cannot open {_redact(url)}: {_first_line(exc)}"
+            f"[database] url: cannot open {redact_url(url)}: {_first_line(exc)}"
         ) from None
     database_proxy.initialize(db)
     upgrade(db, migrations)
@@ -143,7 +143,7 @@ def upgrade(db: pw.Database, migrations: Sequence[Migration] = MIGRATIONS) -> in
     return len(migrations)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Give ``url`` with any password replaced by ``***``."""
     head, sep, tail = url.partition("://")
     if sep and "@" in tail:

@@ -1,0 +1,57 @@
+"""Schema versioning: upgrades in place keep data; a newer database is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee as pw
+import pytest
+from playhouse.migrate import SchemaMigrator, migrate
+
+from organiser.db import MIGRATIONS, DatabaseError, Record, SchemaVersion, open_database
+from organiser.states import State
+
+
+def _add_column(db: pw.Database) -> None:
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("record", "landing_checked", pw.BooleanField(default=False)))
+
+
+def test_upgrade_in_place_keeps_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    db = open_database(url)
+    Record.create(
+        doi="10.5072/a",
+        identifier="x",
+        status=State.RESERVED,
+        attributes="{}",
+        created_at=pw.datetime.datetime(2026, 1, 1),
+        updated_at=pw.datetime.datetime(2026, 1, 1),
+    )
+    assert SchemaVersion.get().version == len(MIGRATIONS)
+    db.close()
+
+    db = open_database(url, [*MIGRATIONS, _add_column])
+    assert SchemaVersion.get().version == len(MIGRATIONS) + 1
+    assert db.execute_sql("select doi, landing_checked from record").fetchall() == [
+        ("10.5072/a", 0)
+    ]
+    db.close()
+    db = open_database(url, [*MIGRATIONS, _add_column])  # nothing left to do: no error
+    assert SchemaVersion.get().version == len(MIGRATIONS) + 1
+    db.close()
+
+    with pytest.raises(DatabaseError, match=r"schema is version 2, this organiser knows up to 1"):
+        open_database(url)
+
+
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'sub' / 'o.db'}")
+    assert db.execute_sql("pragma journal_mode").fetchone() == ("wal",)
+
+
+def test_unusable_url() -> None:
+    with pytest.raises(
+        DatabaseError, match=r"^\[database\] url: cannot open nonsense: not a database URL"
+    ):
+        open_database("nonsense")

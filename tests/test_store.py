@@ -1,0 +1,125 @@
+"""Claims and marks in the database (SQLite, and PostgreSQL when ORGANISER_TEST_POSTGRES_URL
+names a throw-away database)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from organiser import store
+from organiser.db import History, Record, database_proxy, open_database
+from organiser.states import Action, State
+
+NOW = datetime(2026, 11, 21, 12, 0, 0)
+CLAIM = timedelta(minutes=15)
+PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'o.db'}"
+    elif PG_URL:
+        url = PG_URL
+    else:
+        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
+    database = open_database(url)
+    database.drop_tables([History, Record])
+    database.create_tables([Record, History])
+    yield url
+    database.close()
+
+
+def _new(count: int) -> list[Record]:
+    items = [
+        store.NewRecord(f"10.5072/t-{n:04d}", True, f"urn:t:{n}", {"titles": []}, None)
+        for n in range(count)
+    ]
+    return store.insert_new(items, "test", NOW)
+
+
+def test_claims_never_overlap_and_pages_by_id(db: str) -> None:
+    _new(10)
+    first = store.claim_batch([State.TO_BE_RESERVED], "a", 0, 4, NOW, CLAIM)
+    second = store.claim_batch([State.TO_BE_RESERVED], "b", 0, 4, NOW, CLAIM)
+    assert [r.doi[-2:] for r in first] == ["00", "01", "02", "03"]
+    assert [r.doi[-2:] for r in second] == ["04", "05", "06", "07"]
+    after = store.claim_batch([State.TO_BE_RESERVED], "a", first[-1].id, 4, NOW, CLAIM)
+    assert [r.doi[-2:] for r in after] == ["08", "09"]
+    # expired claims are free again
+    later = store.claim_batch([State.TO_BE_RESERVED], "c", 0, 20, NOW + CLAIM * 2, CLAIM)
+    assert len(later) == 10
+
+
+def test_concurrent_claimers_get_disjoint_records(db: str) -> None:
+    _new(60)
+    got: dict[str, list[int]] = {}
+
+    def claim(owner: str) -> None:
+        ids: list[int] = []
+        after = 0
+        while batch := store.claim_batch([State.TO_BE_RESERVED], owner, after, 5, NOW, CLAIM):
+            ids += [r.id for r in batch]
+            after = batch[-1].id
+        got[owner] = ids
+        database_proxy.close()  # peewee gave this thread a connection of its own
+
+    threads = [threading.Thread(target=claim, args=(f"o{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [i for ids in got.values() for i in ids]
+    assert sorted(claimed) == sorted(set(claimed))  # nobody got a record twice
+    assert len(claimed) == 60
+
+
+def test_finish_writes_state_and_history_and_needs_the_claim(db: str) -> None:
+    [record] = _new(1)
+    [claimed] = store.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
+    assert not store.finish(claimed, "b", Action.RESERVED, "x", NOW, "draft", "ok")
+    assert store.finish(claimed, "a", Action.RESERVED, "x", NOW, "draft", "ok")
+    fresh = Record.get_by_id(record.id)
+    assert (fresh.status, fresh.remote_state, fresh.claim_owner) == ("reserved", "draft", None)
+    assert [(h.from_status, h.to_status, h.outcome) for h in store.history_of(fresh)] == [
+        (None, "to-be-reserved", None),
+        ("to-be-reserved", "reserved", "ok"),
+    ]
+
+
+def test_marks_wait_for_a_running_pass(db: str) -> None:
+    [record] = _new(1)
+    store.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
+    with pytest.raises(store.RecordError, match="a running organiser is working on it"):
+        store.mark(record, Action.MARK_DELETE, "x", NOW)
+    assert store.mark(record, Action.MARK_DELETE, "x", NOW + CLAIM * 2).state is State.TO_BE_DELETED
+
+
+def test_failed_records_wait_and_dead_runs_release_their_claims(db: str) -> None:
+    records = _new(3)
+    owner = "host1:999999:abc"
+    claimed = store.claim_batch([State.TO_BE_RESERVED], owner, 0, 5, NOW, CLAIM)
+    assert store.fail(claimed[0], owner, "503", NOW, NOW + timedelta(minutes=5))
+    assert store.waiting([State.TO_BE_RESERVED], NOW, None) == 3  # 1 waits, 2 are claimed
+    assert store.release_dead_claims("host1", lambda pid: pid != 999999) == 2
+    assert store.waiting([State.TO_BE_RESERVED], NOW, None) == 1
+    again = store.claim_batch([State.TO_BE_RESERVED], "b", 0, 5, NOW, CLAIM)
+    assert [r.id for r in again] == [r.id for r in records[1:]]
+    failed = Record.get_by_id(records[0].id)
+    assert (failed.status, failed.attempts, failed.last_error) == ("to-be-reserved", 1, "503")
+
+
+def test_a_refused_batch_writes_nothing(db: str) -> None:
+    _new(1)
+    items = [
+        store.NewRecord("10.5072/new-1", True, "urn:t:new", {}, None, source="a.json"),
+        store.NewRecord("10.5072/new-2", True, "urn:t:0", {}, None, source="b.json"),
+    ]
+    with pytest.raises(store.RecordError, match=r"^b\.json: identifier urn:t:0 already has DOI"):
+        store.insert_new(items, "test", NOW)
+    assert Record.select().count() == 1 and History.select().count() == 1
