@@ -43,46 +43,49 @@ def _url(value: str) -> str:
     return value
 
 
-def _prefix(value: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"10\.\d{4,9}", value):
-        raise ValueError("must be a DOI prefix such as 10.5072")
-    return value
+def _matching(regex: str, rule: str) -> Callable[[str], str]:
+    """Give a parser accepting a stripped value that fully matches ``regex``."""
+
+    def parse(value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(regex, value):
+            raise ValueError(rule)
+        return value
+
+    return parse
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be greater than 0")
-    return number
+_prefix = _matching(r"10\.\d{4,9}", "must be a DOI prefix such as 10.5072")
+_pattern = _matching(
+    r"[x-]*x[x-]*", "must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx"
+)
 
 
-def _non_negative_float(value: str) -> float:
-    number = float(value)
-    if number < 0:
-        raise ValueError("must be 0 or more")
-    return number
+def _number(convert: Callable[[str], float], minimum: float, rule: str) -> Callable[[str], Any]:
+    """Give a parser for numbers of type ``convert`` that are at least ``minimum``."""
+
+    def parse(value: str) -> float:
+        number = convert(value)
+        if number < minimum:
+            raise ValueError(rule)
+        return number
+
+    return parse
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
+_positive_float = _number(float, 1e-9, "must be greater than 0")
+_non_negative_float = _number(float, 0, "must be 0 or more")
+_positive_int = _number(int, 1, "must be a whole number of at least 1")
 
 
 def _alphabet(value: str) -> str:
-    value = value.strip()
-    if len(set(value)) < 10 or not re.fullmatch(r"[0-9a-z]+", value):
-        raise ValueError("must be at least 10 distinct lower-case letters or digits")
+    value = _matching(r"[0-9a-z]{10,}", _ALPHABET_RULE)(value)
+    if len(set(value)) < 10:
+        raise ValueError(_ALPHABET_RULE)
     return value
 
 
-def _pattern(value: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"[x-]*x[x-]*", value):
-        raise ValueError("must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx")
-    return value
+_ALPHABET_RULE = "must be at least 10 distinct lower-case letters or digits"
 
 
 def _any(value: str) -> str:
@@ -165,7 +168,7 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
     Raises :class:`ConfigError` naming the file, section and key of the first problem.
     """
     parser = configparser.ConfigParser(interpolation=None)
-    source = "defaults"
+    source = "defaults"  # what the values came from, for `config check`
     if path is not None:
         source = str(path)
         try:
@@ -195,7 +198,11 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
                 raw, origin = environ[env_name(section, key)], env_name(section, key)
             where = f"{origin}: [{section}] {key}"
             if raw is None:
-                raise ConfigError(f"{source}: [{section}] {key}: missing (required)")
+                where = source if path is not None else "no --config or ORGANISER_CONFIG"
+                raise ConfigError(
+                    f"{where}: [{section}] {key}: missing (required; or set "
+                    f"{env_name(section, key)})"
+                )
             try:
                 values[section][key] = spec.parse(raw)
             except ValueError as exc:

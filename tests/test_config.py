@@ -43,3 +43,17 @@ def test_secret_value_is_not_repeated_in_errors(tmp_path: Path) -> None:
 
 def test_example_file_is_what_config_generate_prints() -> None:
     assert (ROOT / "config" / "organiser.example.ini").read_text() == example_ini()
+
+
+def test_readme_documents_every_key_with_its_default() -> None:
+    from organiser.config import SCHEMA
+
+    readme = (ROOT / "README.md").read_text()
+    for section, keys in SCHEMA.items():
+        for key, spec in keys.items():
+            default = (
+                "*(required)*"
+                if spec.default is None
+                else (f"`{spec.default}`" if spec.default else "*(empty)*")
+            )
+            assert f"| `[{section}]` | `{key}` | {default} |" in readme, (section, key)

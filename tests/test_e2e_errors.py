@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+
 from conftest import DATA, Env, write_records
 
 
@@ -111,7 +112,10 @@ def test_config_without_prefix_is_refused(marked: Env) -> None:
     marked.write_config()
     for args in (["reserve", str(marked.tmp / "in")], ["-s"], ["register", "3"]):
         line = _refused(marked, marked.run(*args), before)
-        assert line == f"Error: {marked.config}: [datacite] prefix: missing (required)"
+        assert line == (
+            f"Error: {marked.config}: [datacite] prefix: missing (required; or set "
+            "ORGANISER_DATACITE_PREFIX)"
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
+
+import pytest
+
+from organiser.db import History, Record, SchemaVersion, open_database
 
 from conftest import DATA, Env, template, write_records
+
+PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 
 
 def test_lifecycle_of_fifty_records(env: Env) -> None:
@@ -152,3 +160,25 @@ def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:
     assert env.remote == {"10.5072/org-xml1": "draft"}
     assert env.records()[0].status == "to-be-registered"
     assert env.records()[0].last_error.endswith("422 url: can't be blank")
+
+
+@pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
+def test_the_same_on_postgresql(env: Env) -> None:
+    database = open_database(PG_URL)
+    database.drop_tables([History, Record, SchemaVersion])
+    database.close()
+    env.db_url = PG_URL
+    env.write_config(database={"url": PG_URL})
+    write_records(env.tmp / "in", 12)
+    assert env.run("reserve", str(env.tmp / "in")).returncode == 0
+    assert env.run("register", "1", "2", "3").returncode == 0
+    result = env.run("-s", "-r")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "reserve: 9 done, 0 failed, 0 skipped",
+        "register: 3 done, 0 failed, 0 skipped",
+    ]
+    records = env.records()
+    assert [r.status for r in records] == ["registered"] * 3 + ["reserved"] * 9
+    assert Counter(env.remote.values()) == {"findable": 3, "draft": 9}
+    assert len(env.history(records[0])) == 3

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA
 
 from organiser.identifiers import DoiScheme, normalise_doi
 from organiser.intake import WRITABLE, InputError, expand, read
+
+from conftest import DATA
 
 SCHEME = DoiScheme("10.5072")
 

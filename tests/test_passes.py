@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import PASSWORD, PREFIX, USER
-
 from organiser import store
 from organiser.datacite import DataCiteClient
 from organiser.db import open_database
 from organiser.identifiers import DoiScheme
 from organiser.passes import Organiser, Settings
 from organiser.standin import Faults, StandinServer
+
+from conftest import PASSWORD, PREFIX, USER
 
 NOW = datetime(2026, 11, 21, 12, 0)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import requests
-from conftest import PASSWORD, USER
 
 from organiser.standin import StandinServer
+
+from conftest import PASSWORD, USER
 
 AUTH = (USER, PASSWORD)
 FULL = {
