@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from organiser import config as config_module
+from organiser import intake, pds4
 from organiser.datacite import DataCiteClient
 from organiser.db import open_database
 from organiser.identifiers import DoiScheme
 from organiser.passes import Organiser, Settings
+from organiser.sources import Limits
 
 
 def utcnow() -> datetime:
@@ -67,6 +69,20 @@ class App:
         return DoiScheme(
             dc["prefix"], dc["namespace_separator"], dc["suffix_pattern"], dc["suffix_alphabet"]
         )
+
+    @property
+    def nodes(self) -> dict[str, str]:
+        """Steward node ids and long names: the PDS ones plus ``[intake] extra_nodes``."""
+        return {**pds4.NODES, **self.config["intake"]["extra_nodes"]}
+
+    def intake_options(self, node: str | None) -> intake.Options:
+        """Give what intake needs for records held by ``node``."""
+        cfg = self.config["intake"]
+        crosswalk = pds4.Crosswalk(
+            cfg["publisher"], cfg["keywords"], cfg["landing_page"], self.nodes
+        )
+        limits = Limits(cfg["max_bytes"], cfg["url_timeout"], cfg["max_redirects"])
+        return intake.Options(self.scheme, crosswalk, node, limits)
 
     def organiser(self, actor: str) -> Organiser:
         """Give an organiser for this configuration, its database open."""

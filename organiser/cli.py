@@ -28,9 +28,13 @@ USER_ERRORS = (ConfigError, DatabaseError, intake.InputError, store.RecordError)
 
 
 class UserError(click.ClickException):
-    """A one-line error for the user, exit code 2."""
+    """Errors for the user, one line each, exit code 2."""
 
     exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        for line in self.message.splitlines():
+            click.echo(f"Error: {line}", err=True)
 
 
 class OrganiserGroup(click.Group):
@@ -206,21 +210,54 @@ def _actor(submitter: str | None) -> str:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option("--node", help="Node (team) responsible for these records.")
+@click.option(
+    "--node",
+    help="Steward node of these records (required for PDS4 labels and "
+    "spreadsheets): atm, eng, geo, img, naif, ppi, rs, rms, sbn, or [intake] extra_nodes.",
+)
 @click.option("--submitter", metavar="EMAIL", help="Who asked for them (kept in history).")
+@click.option(
+    "--force", is_flag=True, help="Reserve even when a title is already used by another identifier."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check everything and show what would be marked; write nothing."
+)
 @click.pass_obj
-def reserve(app: App, sources: tuple[str, ...], node: str | None, submitter: str | None) -> None:
-    """Mark new records to-be-reserved from metadata files or directories.
+def reserve(
+    app: App,
+    sources: tuple[str, ...],
+    node: str | None,
+    submitter: str | None,
+    force: bool,
+    dry_run: bool,
+) -> None:
+    """Mark new records to-be-reserved from metadata files, directories or URLs.
 
-    SOURCE is DataCite REST JSON (bare attributes or a {"data": ...} document) or DataCite
-    XML kernel-4; directories are searched recursively for *.json and *.xml. All files are
-    checked first: one bad file and nothing is marked.
+    SOURCE is a PDS4 label (.xml, .lblx; needs --node), the PDS reserve spreadsheet (.csv,
+    .xlsx; needs --node), DataCite REST JSON or DataCite XML kernel-4; directories are searched
+    recursively; http(s) URLs are fetched. Everything is checked against the DataCite schema
+    and the database first, and every problem is reported: one bad file and nothing is marked.
     """
-    items = marking.read_sources(sources, app.scheme)
+    if node is not None and node not in app.nodes:
+        raise UserError(f"--node {node!r}: not a known node ({', '.join(sorted(app.nodes))})")
+    items = intake.read_all(sources, app.intake_options(node))
     app.open_db()
-    records = marking.reserve(items, app.scheme, node, submitter, _actor(submitter), utcnow())
-    for record in records:
+    plan = marking.plan_reserve(
+        items, app.scheme, node, submitter, app.config["intake"]["versioned_dois"], force
+    )
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if dry_run:
+        for new in plan.new:
+            doi = "(new DOI)" if new.doi_generated else new.doi
+            click.echo(f"would reserve\t{doi}\t{new.identifier}\t{new.source}")
+        for earlier, _ in plan.relate:
+            click.echo(f"would update\t{earlier.doi}\t{earlier.identifier}\t(new version)")
+        return
+    for record in marking.reserve(plan, _actor(submitter), utcnow()):
         click.echo(f"{record.doi}\t{record.identifier}\t{record.status}")
+    for earlier, _ in plan.relate:
+        click.echo(f"{earlier.doi}\t{earlier.identifier}\t{store.find(earlier.doi).status}")
 
 
 @cli.command()
@@ -246,13 +283,28 @@ def _mark(app: App, ids: Iterable[str], action: Action) -> None:
 
 
 @cli.command()
-@click.argument("ref", metavar="ID")
-@click.argument("source", metavar="SOURCE")
+@click.argument("first", metavar="[ID]")
+@click.argument("second", required=False, metavar="SOURCE")
+@click.option("--node", help="Node for crosswalking a PDS4 label (default: the record's own).")
 @click.pass_obj
-def update(app: App, ref: str, source: str) -> None:
-    """Give a record new metadata from one file; the next --update-all sends it."""
+def update(app: App, first: str, second: str | None, node: str | None) -> None:
+    """Give a record new metadata from one file or URL; the next --update-all sends it.
+
+    Without ID the record is found by the source's DOI, its identifier, or (a new version of
+    a PDS4 product) its LID; the earlier LIDVIDs stay in the record's identifiers.
+    """
+    if node is not None and node not in app.nodes:
+        raise UserError(f"--node {node!r}: not a known node ({', '.join(sorted(app.nodes))})")
+    ref, source = (first, second) if second is not None else (None, first)
     app.open_db()
-    record, step = marking.update(ref, source, app.scheme, _actor(None), utcnow())
+    record, step = marking.update(
+        ref,
+        source,
+        app.intake_options(node),
+        app.config["intake"]["versioned_dois"],
+        _actor(None),
+        utcnow(),
+    )
     click.echo(f"{record.doi}\t{record.identifier}\t{step.state}")
 
 

@@ -76,6 +76,7 @@ def _number(convert: Callable[[str], float], minimum: float, rule: str) -> Calla
 _positive_float = _number(float, 1e-9, "must be greater than 0")
 _non_negative_float = _number(float, 0, "must be 0 or more")
 _positive_int = _number(int, 1, "must be a whole number of at least 1")
+_non_negative_int = _number(int, 0, "must be a whole number, 0 or more")
 
 
 def _alphabet(value: str) -> str:
@@ -89,6 +90,38 @@ _ALPHABET_RULE = "must be at least 10 distinct lower-case letters or digits"
 
 
 def _any(value: str) -> str:
+    return value
+
+
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in value.split(",") if w.strip())
+
+
+def _nodes(value: str) -> dict[str, str]:
+    nodes = {}
+    for entry in (e.strip() for e in value.split(";") if e.strip()):
+        key, sep, name = entry.partition("=")
+        if not sep or not re.fullmatch(r"[a-z0-9_-]+", key.strip()) or not name.strip():
+            raise ValueError("must be id=Long Name entries separated by ';', e.g. 'lro=LRO Data'")
+        nodes[key.strip()] = name.strip()
+    return nodes
+
+
+def _boolean(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise ValueError("must be true or false")
+    return text in ("true", "yes", "on", "1")
+
+
+def _template(value: str) -> str:
+    value = _url(value)
+    if "{lid}" not in value or "{vid}" not in value:
+        raise ValueError("must contain {lid} and {vid} (and may contain {view})")
+    try:
+        value.format(view="Bundle", lid="x", vid="1.0")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError("may only use the fields {view}, {lid} and {vid}") from None
     return value
 
 
@@ -125,6 +158,30 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "sqlite:///~/.local/share/organiser/organiser.db",
             "Peewee database URL: sqlite:///PATH or postgresql://USER:PASS@HOST/DB.",
         ),
+    },
+    "intake": {
+        "publisher": Key(_text, "NASA Planetary Data System", "Publisher of PDS4-derived records."),
+        "keywords": Key(
+            _words, "", "Subjects added to every PDS4-derived record, comma-separated."
+        ),
+        "landing_page": Key(
+            _template,
+            "https://pds.nasa.gov/ds-view/pds/view{view}.jsp?identifier={lid}&version={vid}",
+            "Landing page of a PDS4 product; {view} is Bundle, Collection, Document, Context "
+            "or Product; {lid} and {vid} are percent-encoded.",
+        ),
+        "extra_nodes": Key(
+            _nodes, "", "More steward nodes besides the PDS ones: 'id=Long Name; id=Long Name'."
+        ),
+        "versioned_dois": Key(
+            _boolean,
+            "false",
+            "A new version of an identifier that has a DOI gets '<first DOI>.<n>' (DSpace's "
+            "versioned DOIs) instead of being refused.",
+        ),
+        "max_bytes": Key(_positive_int, "10485760", "Largest metadata file or URL body, bytes."),
+        "url_timeout": Key(_positive_float, "30", "Seconds to wait for a metadata URL."),
+        "max_redirects": Key(_non_negative_int, "5", "Redirects followed for a metadata URL."),
     },
     "organiser": {
         "batch_size": Key(_positive_int, "100", "Records claimed at a time by a pass."),

@@ -6,12 +6,14 @@ the configured database and brings the schema up to :data:`SCHEMA_VERSION`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import peewee as pw
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
 
 database_proxy = pw.DatabaseProxy()
 
@@ -31,6 +33,8 @@ class Record(BaseModel):
     doi = pw.CharField(unique=True)
     doi_generated = pw.BooleanField(default=True)  # chosen here, so a fresh suffix is allowed
     identifier = pw.CharField(index=True)  # the repository's own id, e.g. a PDS LIDVID
+    lid = pw.CharField(null=True, index=True)  # identifier without "::version" (since v2)
+    title = pw.TextField(null=True, index=True)  # first title, for duplicate checks (since v2)
     status = pw.CharField(index=True)
     prior_status = pw.CharField(null=True)  # update: state to return to; delete: state left
     remote_state = pw.CharField(null=True)  # draft / registered / findable as DataCite last said
@@ -82,9 +86,45 @@ def _create_v1(db: pw.Database) -> None:
     db.create_tables([Record, History])
 
 
-#: Ordered schema steps; step N brings a version N-1 database to version N. Later steps use
-#: ``playhouse.migrate`` (add_column, add_index, ...) so existing rows are kept.
-MIGRATIONS: Sequence[Migration] = (_create_v1,)
+def _lid_and_title_v2(db: pw.Database) -> None:
+    """v2: ``lid`` and ``title`` columns (indexed), filled in from existing rows."""
+    have = {column.name for column in db.get_columns("record")}
+    migrator = SchemaMigrator.from_database(db)
+    steps = [
+        migrator.add_column("record", name, pw.TextField(null=True))
+        for name in ("lid", "title")
+        if name not in have
+    ]
+    steps += [
+        migrator.add_index("record", (name,))
+        for name in ("lid", "title")
+        if not any(index.columns == [name] for index in db.get_indexes("record"))
+    ]
+    migrate(*steps)
+    for row_id, identifier, attributes in db.execute_sql(
+        "SELECT id, identifier, attributes FROM record WHERE lid IS NULL"
+    ).fetchall():
+        Record.update(lid=lid_of(identifier), title=title_of(json.loads(attributes))).where(
+            Record.id == row_id
+        ).execute()
+
+
+def lid_of(identifier: str) -> str:
+    """Give ``identifier`` without its ``::version`` part."""
+    return identifier.split("::", 1)[0]
+
+
+def title_of(attributes: dict) -> str | None:
+    """Give the first title in DataCite ``attributes``, if any."""
+    titles = attributes.get("titles") or []
+    first = titles[0] if titles else None
+    return first.get("title") if isinstance(first, dict) else None
+
+
+#: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
+#: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
+#: first step creates tables from the current models).
+MIGRATIONS: Sequence[Migration] = (_create_v1, _lid_and_title_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,169 +1,258 @@
-"""Reading metadata sources for marking. Local work only: intake never talks to DataCite.
+"""Reading and checking metadata sources for marking. Local work only: never talks to DataCite.
 
-A SOURCE is a file or a directory (searched recursively for ``*.json`` and ``*.xml``) of
-DataCite metadata: REST JSON (bare attributes, a ``{"data": {...}}`` document, or a list
-response) or DataCite XML kernel-4.
+A SOURCE (file, directory searched recursively, or http(s) URL) holds one of:
+PDS4 labels (``.xml``/``.lblx``, crosswalked by :mod:`organiser.pds4`); the PDS reserve
+spreadsheet (``.csv``/``.xlsx``); DataCite REST JSON (bare attributes, a ``{"data": …}``
+document, or a list response); DataCite XML kernel-4. Everything read is checked against the
+DataCite schema before anything is marked, and every problem is reported, one line each.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from organiser import datacite_xml, safexml
+from organiser import datacite_xml, pds4, safexml, spreadsheet, validate
 from organiser.identifiers import DoiScheme, normalise_doi
-
-SUFFIXES = (".json", ".xml")
+from organiser.sources import Limits, Source, SourceError, expand, load
 
 #: Attributes a client may write (DataCite REST API); everything else in a record
 #: (state, counts, timestamps, xml, ...) is DataCite's own and is dropped on intake.
 WRITABLE = frozenset(
-    {
-        "identifiers",
-        "alternateIdentifiers",
-        "creators",
-        "titles",
-        "publisher",
-        "container",
-        "publicationYear",
-        "subjects",
-        "contributors",
-        "dates",
-        "language",
-        "types",
-        "relatedIdentifiers",
-        "relatedItems",
-        "sizes",
-        "formats",
-        "version",
-        "rightsList",
-        "descriptions",
-        "geoLocations",
-        "fundingReferences",
-        "schemaVersion",
-    }
+    """
+    identifiers alternateIdentifiers creators titles publisher container publicationYear
+    subjects contributors dates language types relatedIdentifiers relatedItems sizes formats
+    version rightsList descriptions geoLocations fundingReferences schemaVersion
+""".split()
 )
+_HTML = (b"<!doctype html", b"<html")
 
 
 class InputError(ValueError):
-    """A source cannot be used; the message is one line naming the file and the problem."""
+    """Sources cannot be used. ``errors`` holds one line per problem, each naming its source."""
+
+    def __init__(self, errors: str | list[str]) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+@dataclass(frozen=True)
+class Options:
+    """What intake needs from configuration and the command line."""
+
+    scheme: DoiScheme
+    crosswalk: pds4.Crosswalk = field(default_factory=pds4.Crosswalk)
+    node: str | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
 class Metadata:
-    """One record's worth of metadata read from a source."""
+    """One record's worth of checked metadata read from a source."""
 
     source: str
     attributes: dict[str, Any]
     url: str | None
     doi: str | None  # the DOI the source names, if any
-    identifier: str  # the repository's own identifier
+    identifier: str  # the repository's own identifier (for PDS: the LIDVID)
+
+    @property
+    def title(self) -> str | None:
+        titles = self.attributes.get("titles") or []
+        return titles[0].get("title") if titles and isinstance(titles[0], dict) else None
+
+    @property
+    def lid(self) -> str:
+        """The identifier without its ``::version`` (the identifier itself if it has none)."""
+        return self.identifier.split("::", 1)[0]
 
 
-def expand(sources: Iterable[str]) -> list[Path]:
-    """Give every metadata file named by ``sources`` (directories searched recursively).
+def read_all(names: Iterable[str], options: Options) -> list[Metadata]:
+    """Give every record in the named sources, all checked.
 
-    Raises :class:`InputError` for a path that does not exist or a directory with no files.
-    """
-    files: list[Path] = []
-    for source in sources:
-        path = Path(source)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-            )
-            if not found:
-                raise InputError(f"{source}: directory holds no .json or .xml files")
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError(f"{source}: no such file or directory")
-    return files
-
-
-def read(
-    path: Path, scheme: DoiScheme, max_bytes: int = safexml.DEFAULT_MAX_BYTES
-) -> list[Metadata]:
-    """Give the records in one metadata file.
-
-    Raises :class:`InputError` naming the file for unreadable, malformed or unusable input.
+    Raises :class:`InputError` listing every problem in every source.
     """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"{path}: larger than the {max_bytes // (1024 * 1024)} MB limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    if path.suffix.lower() == ".json" or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        documents = list(_json_records(path, data))
+        found = expand(names)
+    except SourceError as exc:
+        raise InputError(str(exc)) from None
+    items: list[Metadata] = []
+    errors: list[str] = []
+    for name in found:
+        try:
+            items += read(load(name, options.limits), options)
+        except SourceError as exc:
+            errors.append(str(exc))
+        except InputError as exc:
+            errors += exc.errors
+    if errors:
+        raise InputError(errors)
+    return items
+
+
+def read(source: Source, options: Options) -> list[Metadata]:
+    """Give the checked records in one source. Raises :class:`InputError` (every problem)."""
+    if source.suffix in (".csv", ".xlsx"):
+        return _sheet(source, options)
+    head = source.data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if source.suffix == ".json" or head[:1] in (b"{", b"["):
+        raws = list(_json_records(source))
+    elif head[:14].lower().startswith(_HTML):
+        raise InputError(f"{source.name}: an HTML page, not a label or DataCite XML")
     else:
-        documents = [_xml_record(path, data, max_bytes)]
-    return [
-        _metadata(f"{path}" if len(documents) == 1 else f"{path}[{n}]", doc, scheme)
-        for n, doc in enumerate(documents)
-    ]
+        try:
+            root = safexml.parse(source.data, options.limits.max_bytes)
+        except safexml.XmlError as exc:
+            raise InputError(f"{source.name}: {exc}") from None
+        if pds4.is_label(root):
+            return [
+                _label(
+                    source.name,
+                    options,
+                    lambda: pds4.crosswalk(root, options.node or "", options.crosswalk),
+                )
+            ]
+        if not datacite_xml.is_datacite_xml(root):
+            raise InputError(
+                f"{source.name}: neither a PDS4 label nor DataCite XML "
+                f"(root element {_local(root.tag)})"
+            )
+        raws = [datacite_xml.to_attributes(root)]
+    names = [source.name] if len(raws) == 1 else [f"{source.name}[{n}]" for n in range(len(raws))]
+    return _checked(
+        [_metadata(name, raw, options.scheme) for name, raw in zip(names, raws, strict=True)]
+    )
 
 
-def _json_records(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _label(name: str, options: Options, build: Any) -> Metadata:
+    if not options.node:
+        raise InputError(f"{name}: --node is required for PDS4 labels and spreadsheets")
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        label = build()
+    except pds4.LabelError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    if label.doi is not None:
+        doi = normalise_doi(label.doi)
+        if doi is None:
+            raise InputError(f"{name}: Citation_Information/doi {label.doi!r} is not a DOI")
+        _check_prefix(name, doi, options.scheme)
+    else:
+        doi = None
+    item = Metadata(name, label.attributes, label.url, doi, label.lidvid)
+    return _checked([item])[0]
+
+
+def _sheet(source: Source, options: Options) -> list[Metadata]:
+    items, errors = [], []
+    try:
+        for number, row in spreadsheet.rows(source.data, source.suffix):
+            try:
+                items += [
+                    _label(
+                        f"{source.name} row {number}",
+                        options,
+                        lambda r=row: spreadsheet.to_label(
+                            r, options.node or "", options.crosswalk
+                        ),
+                    )
+                ]
+            except InputError as exc:
+                errors += exc.errors
+    except spreadsheet.SheetError as exc:
+        raise InputError(f"{source.name}: {exc}") from None
+    if errors:
+        raise InputError(errors)
+    if not items:
+        raise InputError(f"{source.name}: no rows")
+    return items
+
+
+def _json_records(source: Source) -> Iterator[dict[str, Any]]:
+    try:
+        document = json.loads(source.data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+        raise InputError(f"{source.name}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            f"{source.name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     if isinstance(document, dict) and "data" in document:
         document = document["data"]
     items = document if isinstance(document, list) else [document]
     if not items:
-        raise InputError(f"{path}: holds no records")
+        raise InputError(f"{source.name}: holds no records")
     for item in items:
         if not isinstance(item, dict):
-            raise InputError(f"{path}: expected a JSON object of DataCite attributes")
+            raise InputError(f"{source.name}: expected a JSON object of DataCite attributes")
         attributes = item.get("attributes", item)
         if not isinstance(attributes, dict):
-            raise InputError(f"{path}: 'attributes' is not a JSON object")
+            raise InputError(f"{source.name}: 'attributes' is not a JSON object")
         if "id" in item and "doi" not in attributes:
             attributes = dict(attributes, doi=item["id"])
         yield attributes
 
 
-def _xml_record(path: Path, data: bytes, max_bytes: int) -> dict[str, Any]:
-    try:
-        root = safexml.parse(data, max_bytes)
-    except safexml.XmlError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    try:
-        return datacite_xml.to_attributes(root)
-    except ValueError as exc:
-        raise InputError(f"{path}: {exc}") from None
-
-
 def _metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Metadata:
     doi = _doi_of(source, raw)
-    if doi is not None and not scheme.owns(doi):
-        raise InputError(
-            f"{source}: DOI {doi} is not under this repository's prefix {scheme.prefix}"
-        )
-    attributes = {k: v for k, v in raw.items() if k in WRITABLE and v not in (None, [], {}, "")}
-    if "titles" in attributes and not _titles_ok(attributes["titles"]):
-        raise InputError(f"{source}: 'titles' must be a list of objects with a 'title'")
+    if doi is not None:
+        _check_prefix(source, doi, scheme)
+    attributes = _clean({k: v for k, v in raw.items() if k in WRITABLE})
+    if isinstance(attributes.get("types"), dict):  # drop DataCite's derived schemaOrg, ris, ...
+        types = attributes["types"]
+        attributes["types"] = {
+            k: types[k] for k in ("resourceTypeGeneral", "resourceType") if k in types
+        }
     url = raw.get("url") or None
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         raise InputError(f"{source}: 'url' must be an http(s) URL")
     identifier = _identifier_of(attributes) or url
     if not identifier:
         raise InputError(
-            f"{source}: no repository identifier: add an 'identifiers' entry that is not a DOI "
-            "(e.g. a PDS4 LIDVID) or a 'url'"
+            f"{source}: no repository identifier: add an 'identifiers' entry that "
+            "is not a DOI (e.g. a PDS4 LIDVID) or a 'url'"
         )
     return Metadata(source, attributes, url, doi, identifier)
+
+
+def _check_prefix(source: str, doi: str, scheme: DoiScheme) -> None:
+    if not scheme.owns(doi):
+        raise InputError(
+            f"{source}: DOI {doi} is not under this repository's prefix {scheme.prefix}"
+        )
+
+
+def _checked(items: list[Metadata]) -> list[Metadata]:
+    errors = [
+        f"{item.source}: {line}"
+        for item in items
+        for line in validate.schema_errors(item.attributes, item.url)
+    ]
+    if errors:
+        raise InputError(errors)
+    return items
+
+
+def _clean(value: Any) -> Any:
+    """Give ``value`` without empty strings, lists and objects, and without name identifiers
+    that name nothing (common in records exported from DataCite)."""
+    if isinstance(value, dict):
+        cleaned = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        cleaned = [_clean(v) for v in value]
+        return [
+            v
+            for v in cleaned
+            if v not in (None, "", [], {})
+            and not (isinstance(v, dict) and set(v) <= {"nameIdentifierScheme", "schemeUri"})
+        ]
+    return value
 
 
 def _doi_of(source: str, raw: dict[str, Any]) -> str | None:
@@ -191,10 +280,6 @@ def _identifier_of(attributes: dict[str, Any]) -> str | None:
             if value and kind.upper() not in ("DOI", "URL"):
                 return str(value).strip()
     return None
-
-
-def _titles_ok(titles: Any) -> bool:
-    return isinstance(titles, list) and all(isinstance(t, dict) and t.get("title") for t in titles)
 
 
 def identifiers_in(attributes: dict[str, Any]) -> set[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from organiser.db import History, Record, database_proxy
+from organiser.db import History, Record, database_proxy, lid_of, title_of
 from organiser.identifiers import normalise_doi
 from organiser.states import Action, InvalidTransition, State, Step, transition
 
@@ -95,42 +95,88 @@ def _history(
 
 
 def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Record]:
-    """Mark every item for reservation, all or nothing; give the new records.
+    """Mark every item for reservation, all or nothing, in one transaction; give the records.
 
     Raises :class:`RecordError` (and writes nothing) if a DOI is taken or an identifier
     already has a live record.
     """
-    created = []
+    items = list(items)
+    taken = existing_dois([i.doi for i in items])
+    live = live_records(Record.identifier, [i.identifier for i in items])
+    for item in items:
+        if item.doi in taken:
+            raise RecordError(f"{item.source}: DOI {item.doi} is already in the database")
+        if item.identifier in live:
+            clash = live[item.identifier][0]
+            raise RecordError(
+                f"{item.source}: identifier {item.identifier} already has DOI {clash.doi} "
+                f"({clash.status}); use 'organiser update' to change its metadata"
+            )
+    step = transition(None, Action.MARK_RESERVE)
+    rows = [
+        {
+            "doi": i.doi,
+            "doi_generated": i.doi_generated,
+            "identifier": i.identifier,
+            "lid": lid_of(i.identifier),
+            "title": title_of(i.attributes),
+            "status": step.state,
+            "attributes": json.dumps(i.attributes, ensure_ascii=False),
+            "url": i.url,
+            "node": i.node,
+            "submitter": i.submitter,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in items
+    ]
     with database_proxy.atomic():
-        for item in items:
-            if Record.select().where(Record.doi == item.doi).exists():
-                raise RecordError(f"{item.source}: DOI {item.doi} is already in the database")
-            clash = (
-                Record.select()
-                .where((Record.identifier == item.identifier) & (Record.status != State.DELETED))
-                .first()
-            )
-            if clash is not None:
-                raise RecordError(
-                    f"{item.source}: identifier {item.identifier} already has DOI {clash.doi} "
-                    f"({clash.status}); use 'organiser update' to change its metadata"
-                )
-            step = transition(None, Action.MARK_RESERVE)
-            record = Record.create(
-                doi=item.doi,
-                doi_generated=item.doi_generated,
-                identifier=item.identifier,
-                status=step.state,
-                attributes=json.dumps(item.attributes, ensure_ascii=False),
-                url=item.url,
-                node=item.node,
-                submitter=item.submitter,
-                created_at=now,
-                updated_at=now,
-            )
-            _history(record, None, step.state, Action.MARK_RESERVE, actor, now, item.source or None)
-            created.append(record)
-    return created
+        for chunk in _chunks(rows):
+            Record.insert_many(chunk).execute()
+        created = {r.doi: r for r in _where_in(Record.doi, [i.doi for i in items])}
+        history = [
+            {
+                "record": created[i.doi].id,
+                "from_status": None,
+                "to_status": step.state,
+                "action": str(Action.MARK_RESERVE),
+                "actor": actor,
+                "at": now,
+                "outcome": i.source or None,
+            }
+            for i in items
+        ]
+        for chunk in _chunks(history):
+            History.insert_many(chunk).execute()
+    return [created[i.doi] for i in items]
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _where_in(column: Any, values: Iterable[Any], *conditions: Any) -> Iterator[Record]:
+    """Give records whose ``column`` is one of ``values`` (asked in chunks)."""
+    for chunk in _chunks(sorted(set(values))):
+        query = Record.select().where(column.in_(chunk), *conditions)
+        yield from query
+
+
+def existing_dois(dois: Iterable[str]) -> set[str]:
+    """Give which of ``dois`` the database already holds (deleted records included)."""
+    return {r.doi for r in _where_in(Record.doi, dois)}
+
+
+def live_records(column: Any, values: Iterable[str]) -> dict[str, list[Record]]:
+    """Give the records that are not deleted whose ``column`` (identifier, lid or title) is one
+    of ``values``, grouped by that value, oldest first."""
+    found: dict[str, list[Record]] = {}
+    for record in _where_in(column, values, Record.status != State.DELETED):
+        found.setdefault(getattr(record, column.name), []).append(record)
+    for records in found.values():
+        records.sort(key=lambda r: r.id)
+    return found
 
 
 def mark(
@@ -140,6 +186,7 @@ def mark(
     now: datetime,
     attributes: dict[str, Any] | None = None,
     url: str | None = None,
+    identifier: str | None = None,
 ) -> Step:
     """Apply a local mark (register, update, delete) to ``record``; give the step taken.
 
@@ -162,6 +209,10 @@ def mark(
         if attributes is not None:
             changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
             changes[Record.url] = url
+            changes[Record.title] = title_of(attributes)
+        if identifier is not None and identifier != fresh.identifier:
+            changes[Record.identifier] = identifier
+            changes[Record.lid] = lid_of(identifier)
         if step.state is old and not changes:
             return step
         changes.update(

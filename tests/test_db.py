@@ -41,7 +41,10 @@ def test_upgrade_in_place_keeps_rows(tmp_path: Path) -> None:
     assert SchemaVersion.get().version == len(MIGRATIONS) + 1
     db.close()
 
-    with pytest.raises(DatabaseError, match=r"schema is version 2, this organiser knows up to 1"):
+    newer, known = len(MIGRATIONS) + 1, len(MIGRATIONS)
+    with pytest.raises(
+        DatabaseError, match=f"schema is version {newer}, this organiser knows up to {known}"
+    ):
         open_database(url)
 
 
@@ -55,3 +58,27 @@ def test_unusable_url() -> None:
         DatabaseError, match=r"^\[database\] url: cannot open nonsense: not a database URL"
     ):
         open_database("nonsense")
+
+
+def test_a_version_1_database_gains_lid_and_title(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    db = open_database(url, MIGRATIONS[:1])
+    migrator = SchemaMigrator.from_database(db)  # take the v2 columns away again
+    migrate(*(migrator.drop_index("record", f"record_{c}") for c in ("lid", "title")))
+    migrate(*(migrator.drop_column("record", c) for c in ("lid", "title")))
+    db.execute_sql(
+        "INSERT INTO record (doi, doi_generated, identifier, status, attributes, created_at, "
+        "updated_at, attempts) VALUES ('10.5072/v1', 1, 'urn:nasa:pds:b::2.0', 'registered', "
+        "'{\"titles\": [{\"title\": \"Old bundle\"}]}', '2026-01-01', '2026-01-01', 0)"
+    )
+    assert "lid" not in {c.name for c in db.get_columns("record")}
+    db.close()
+
+    open_database(url)
+    record = Record.get(Record.doi == "10.5072/v1")
+    assert (record.lid, record.title, record.status) == (
+        "urn:nasa:pds:b",
+        "Old bundle",
+        "registered",
+    )
+    assert SchemaVersion.get().version == len(MIGRATIONS)

@@ -10,6 +10,15 @@ import pytest
 from conftest import DATA, Env, write_records
 
 
+MINIMAL = {
+    "titles": [{"title": "x"}],
+    "creators": [{"name": "A"}],
+    "publisher": "P",
+    "publicationYear": "2026",
+    "types": {"resourceTypeGeneral": "Dataset"},
+}
+
+
 @pytest.fixture
 def marked(env: Env) -> Env:
     """An environment with three records: one reserved, one deleted, one to-be-reserved."""
@@ -62,10 +71,14 @@ def test_malformed_xml_is_refused(marked: Env) -> None:
             '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
             "DOCTYPE declarations are not accepted",
         ),
-        ("osti.xml", None, "not DataCite kernel-4 XML (root element records)"),
+        ("osti.xml", None, "neither a PDS4 label nor DataCite XML (root element records)"),
         ("list.json", "[1, 2]", "expected a JSON object of DataCite attributes"),
-        ("noid.json", '{"titles": [{"title": "no identifier"}]}', "no repository identifier"),
-        ("title.json", '{"titles": "x", "url": "https://x.org/1"}', "'titles' must be a list"),
+        ("noid.json", json.dumps(MINIMAL), "no repository identifier"),
+        (
+            "title.json",
+            json.dumps({**MINIMAL, "titles": "x", "url": "https://x.org/1"}),
+            "titles: 'x' is not of type 'array'",
+        ),
     ],
 )
 def test_unusable_files_are_refused(

@@ -141,9 +141,9 @@ def test_kill_during_a_pass_then_a_normal_run_completes_everything(env: Env) -> 
 
 def test_one_record_refused_the_others_complete(env: Env) -> None:
     write_records(env.tmp / "in", 9)
-    write_records(env.tmp / "in", 1, start=9, creators=[])
+    write_records(env.tmp / "in", 1, start=9, url=None)
     env.run("reserve", str(env.tmp / "in"))
-    assert env.run("-s").returncode == 0  # a draft needs no creators
+    assert env.run("-s").returncode == 0  # a draft needs no landing page
     env.run("register", *[str(n) for n in range(1, 11)])
 
     result = env.run("-r")
@@ -152,10 +152,10 @@ def test_one_record_refused_the_others_complete(env: Env) -> None:
     bad = env.records()[9]
     assert result.stderr.strip() == (
         f"error: register {bad.doi} ({bad.identifier}): "
-        f"PUT /dois/{bad.doi}: 422 creators: can't be blank"
+        f"PUT /dois/{bad.doi}: 422 url: can't be blank"
     )
     assert (bad.status, bad.attempts) == ("to-be-registered", 1)
-    assert bad.last_error == f"PUT /dois/{bad.doi}: 422 creators: can't be blank"
+    assert bad.last_error == f"PUT /dois/{bad.doi}: 422 url: can't be blank"
     assert Counter(env.remote.values()) == {"findable": 9, "draft": 1}
     # a permanent failure is not retried on every run: it waits (max_retry_delay)
     again = env.run("-r")

@@ -8,15 +8,29 @@ from pathlib import Path
 import pytest
 
 from organiser.identifiers import DoiScheme, normalise_doi
-from organiser.intake import WRITABLE, InputError, expand, read
+from organiser.intake import WRITABLE, InputError, Options, read
+from organiser.sources import SourceError, expand, load, Limits
 
 from conftest import DATA
 
 SCHEME = DoiScheme("10.5072")
 
 
+MINIMAL = {
+    "titles": [{"title": "x"}],
+    "creators": [{"name": "A"}],
+    "publisher": "P",
+    "publicationYear": "2026",
+    "types": {"resourceTypeGeneral": "Dataset"},
+}
+
+
+def _read(path: Path, scheme: DoiScheme = SCHEME, node: str | None = None) -> list:
+    return read(load(str(path), Limits()), Options(scheme, node=node))
+
+
 def test_full_document_keeps_only_writable_attributes() -> None:
-    [item] = read(DATA / "datacite" / "draft_insight_cameras.json", DoiScheme("10.13143"))
+    [item] = _read(DATA / "datacite" / "draft_insight_cameras.json", DoiScheme("10.13143"))
     assert item.doi == "10.13143/yzw2-vz66"
     assert item.identifier == "urn:nasa:pds:insight_cameras::1.0"
     assert item.url.startswith("https://pds.nasa.gov/ds-view/pds/viewBundle.jsp?identifier=urn")
@@ -26,13 +40,13 @@ def test_full_document_keeps_only_writable_attributes() -> None:
 
 
 def test_utf8_bom_json_is_read() -> None:
-    [item] = read(DATA / "datacite" / "draft_mro_sharad_pds3_utf8_bom.json", DoiScheme("10.13143"))
+    [item] = _read(DATA / "datacite" / "draft_mro_sharad_pds3_utf8_bom.json", DoiScheme("10.13143"))
     assert item.attributes["titles"][0]["title"] == "MRO MARS SHARAD 5 RADARGRAM V2.0"
     assert item.identifier == item.url  # no non-DOI identifier: the landing page identifies it
 
 
 def test_list_response_gives_one_record_each() -> None:
-    items = read(
+    items = _read(
         DATA / "datacite" / "findable_ladee_nms_legacy_osti_ids.json", DoiScheme("10.17189")
     )
     assert [i.doi for i in items] == ["10.17189/1408892", "10.17189/1408893"]
@@ -43,18 +57,15 @@ def test_bare_attributes_without_doi(tmp_path: Path) -> None:
     path = tmp_path / "bare.json"
     path.write_text(
         json.dumps(
-            {
-                "titles": [{"title": "x"}],
-                "identifiers": [{"identifier": "urn:x:1", "identifierType": "Local"}],
-            }
+            dict(MINIMAL, identifiers=[{"identifier": "urn:x:1", "identifierType": "Local"}])
         )
     )
-    [item] = read(path, SCHEME)
+    [item] = _read(path)
     assert (item.doi, item.identifier, item.url) == (None, "urn:x:1", None)
 
 
 def test_datacite_xml_kernel4() -> None:
-    [item] = read(DATA / "datacite" / "kernel4_sample.xml", SCHEME)
+    [item] = _read(DATA / "datacite" / "kernel4_sample.xml")
     a = item.attributes
     assert item.doi == "10.5072/org-xml1"
     assert a["titles"] == [
@@ -103,9 +114,9 @@ def test_directories_are_searched_recursively(tmp_path: Path) -> None:
     (tmp_path / "a" / "b" / "x.json").write_text("{}")
     (tmp_path / "a" / "y.XML").write_text("<r/>")
     (tmp_path / "a" / "notes.txt").write_text("")
-    assert [p.name for p in expand([str(tmp_path)])] == ["x.json", "y.XML"]
+    assert [Path(p).name for p in expand([str(tmp_path)])] == ["x.json", "y.XML"]
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match=r"holds no \.json or \.xml files"):
+    with pytest.raises(SourceError, match=r"holds no metadata files"):
         expand([str(tmp_path / "empty")])
 
 
@@ -113,7 +124,7 @@ def test_a_doi_that_is_not_a_doi(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"doi": "urn:x", "url": "https://x.org/1"}))
     with pytest.raises(InputError, match=r"x.json: 'urn:x' is not a DOI$"):
-        read(path, SCHEME)
+        _read(path)
 
 
 @pytest.mark.parametrize(
