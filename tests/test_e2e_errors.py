@@ -9,7 +9,6 @@ import pytest
 
 from conftest import DATA, Env, write_records
 
-
 MINIMAL = {
     "titles": [{"title": "x"}],
     "creators": [{"name": "A"}],

@@ -9,7 +9,7 @@ import pytest
 
 from organiser.identifiers import DoiScheme, normalise_doi
 from organiser.intake import WRITABLE, InputError, Options, read
-from organiser.sources import SourceError, expand, load, Limits
+from organiser.sources import Limits, SourceError, expand, load
 
 from conftest import DATA
 
