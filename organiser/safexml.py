@@ -5,6 +5,8 @@ from __future__ import annotations
 from lxml import etree
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_PROLOG = 64 * 1024  # a DOCTYPE can only come before the root element
+_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
 
 
 class XmlError(ValueError):
@@ -33,6 +35,8 @@ def parse(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
         raise XmlError(f"larger than the {max_bytes // (1024 * 1024)} MB limit")
     if not data.strip():
         raise XmlError("empty file")
+    if any(marker in data[:_PROLOG] for marker in _DOCTYPE_MARKERS):
+        raise XmlError("DOCTYPE declarations are not accepted")  # refused before any parsing
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
