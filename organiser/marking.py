@@ -51,6 +51,7 @@ def plan_reserve(
     first_source: dict[str, str] = {}
     title_lids: dict[str, str] = {}
     chosen: set[str] = set()
+    generated_dois: list[str] = []
     for item in items:
         if item.lid in first_source:
             errors.append(
@@ -99,6 +100,7 @@ def plan_reserve(
             )
         if doi is None:
             doi = _fresh(scheme, chosen)
+            generated_dois.append(doi)
         if doi in chosen:
             errors.append(f"{item.source}: DOI {doi} is used twice in this batch")
             continue
@@ -108,6 +110,7 @@ def plan_reserve(
                 doi, generated, item.identifier, attributes, item.url, node, submitter, item.source
             )
         )
+    _regenerate_taken(plan, scheme, chosen, set(generated_dois))
     if plan.warnings and not force:
         errors += [f"{w}; refused (--force reserves it anyway)" for w in plan.warnings]
     if errors:
@@ -118,8 +121,20 @@ def plan_reserve(
 def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
     while True:
         doi = scheme.generate()
-        if doi not in chosen and store.ensure_unique_doi(doi):
+        if doi not in chosen:
             return doi
+
+
+def _regenerate_taken(plan: Plan, scheme: DoiScheme, chosen: set[str], generated: set[str]) -> None:
+    """Give a new suffix to generated DOIs the database already holds (checked in bulk)."""
+    while taken := store.existing_dois(generated):
+        generated = set()
+        for n, new in enumerate(plan.new):
+            if new.doi in taken:
+                doi = _fresh(scheme, chosen)
+                chosen.add(doi)
+                generated.add(doi)
+                plan.new[n] = replace(new, doi=doi)
 
 
 def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, Any]:

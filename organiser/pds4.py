@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -64,7 +65,6 @@ CONTRIBUTOR_TYPES = frozenset(
         "RightsHolder",
         "Sponsor",
         "Supervisor",
-        "Translator",
         "WorkPackageLeader",
         "Other",
     ]
@@ -183,8 +183,17 @@ def crosswalk(root: etree._Element, node: str, settings: Crosswalk) -> Label:
 def _text(parent: etree._Element | None, path: str) -> str:
     if parent is None:
         return ""
-    found = parent.find(path, _NS)
-    return names.collapse("".join(found.itertext())) if found is not None else ""
+    found = parent.find(_clark(path))
+    if found is None:
+        return ""
+    text = found.text or "" if len(found) == 0 else "".join(found.itertext())
+    return names.collapse(text)
+
+
+@cache
+def _clark(path: str) -> str:
+    """Give ``p:a/p:b`` as ``{ns}a/{ns}b`` (lxml finds those without a namespace map)."""
+    return path.replace("p:", f"{{{PDS4}}}")
 
 
 def _year(area: etree._Element, citation: etree._Element | None) -> str:

@@ -1,18 +1,30 @@
 """Checking metadata before it is marked, so no request is wasted on what DataCite refuses.
 
-Schema: DataCite Metadata Schema 4.5, as the JSON schema shipped in the ``datacite`` package
-(``datacite.schema45``). The REST API's attribute shapes are mapped onto the schema's first
-(``publisher`` as a string → ``{"name": …}``, ``identifiers`` → ``alternateIdentifiers``).
+Schema: DataCite Metadata Schema 4.5, the JSON schema shipped in the ``datacite`` package
+(``datacite/schemas/datacite-v4.5.json``, the file ``datacite.schema45`` validates with). It is
+evaluated with jsonschema-rs: the package's own jsonschema-based validator takes ~1.6 ms per
+record on this draft 2019-09 schema, jsonschema-rs ~0.01 ms, with the same verdicts (tested).
+The REST API's attribute shapes are mapped onto the schema's first (``publisher`` as a string
+→ ``{"name": …}``, ``identifiers`` → ``alternateIdentifiers``).
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from datacite import schema45
+import jsonschema_rs
 
-SCHEMA = "DataCite Metadata Schema 4.5 (datacite package, schema45)"
+SCHEMA = "DataCite Metadata Schema 4.5 (datacite package: schemas/datacite-v4.5.json)"
 KERNEL4 = "http://datacite.org/schema/kernel-4"
+
+
+@cache
+def _validator() -> Any:
+    schema = json.loads((resources.files("datacite") / "schemas/datacite-v4.5.json").read_text())
+    return jsonschema_rs.validator_for(schema)
 
 
 def schema_form(attributes: dict[str, Any], url: str | None) -> dict[str, Any]:
@@ -40,10 +52,10 @@ def schema_form(attributes: dict[str, Any], url: str | None) -> dict[str, Any]:
 
 def schema_errors(attributes: dict[str, Any], url: str | None) -> list[str]:
     """Give one line per way ``attributes`` break the DataCite schema (empty: valid)."""
-    errors = schema45.validator.iter_errors(schema_form(attributes, url))
+    errors = _validator().iter_errors(schema_form(attributes, url))
     lines = []
-    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-        where = ".".join(str(p) for p in error.absolute_path) or "metadata"
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.instance_path]):
+        where = ".".join(str(p) for p in error.instance_path) or "metadata"
         lines.append(f"{where}: {_message(error.message)}")
     return lines
 

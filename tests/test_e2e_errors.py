@@ -76,7 +76,7 @@ def test_malformed_xml_is_refused(marked: Env) -> None:
         (
             "title.json",
             json.dumps({**MINIMAL, "titles": "x", "url": "https://x.org/1"}),
-            "titles: 'x' is not of type 'array'",
+            'titles: "x" is not of type "array"',
         ),
     ],
 )

@@ -260,3 +260,27 @@ def test_organisations_stay_whole() -> None:
 def test_lidvid_syntax(lidvid: str, problem: str) -> None:
     with pytest.raises(pds4.LabelError, match=problem):
         pds4.check_lidvid(lidvid)
+
+
+def test_fast_validation_agrees_with_the_datacite_package() -> None:
+    from datacite import schema45
+
+    from organiser.validate import _validator, schema_form
+
+    good = [_walk(p.name) for p in LABELS[:10]]
+    samples = [schema_form(g.attributes, g.url) for g in good]
+    first = samples[0]
+    samples += [
+        dict(first, titles=[]),
+        dict(first, creators=[{"nameType": "Personal"}]),
+        {k: v for k, v in first.items() if k != "types"},
+        dict(first, publicationYear=2019),
+        dict(first, contributors=[{"name": "x", "contributorType": "Boss"}]),
+        dict(first, subjects=[{"subject": "x", "bogus": 1}]),
+        dict(first, types={"resourceTypeGeneral": "Spaceship"}),
+    ]
+    for sample in samples:
+        package = bool(list(schema45.validator.iter_errors(sample)))
+        assert package == bool(list(_validator().iter_errors(sample))), sample
+    verdicts = [bool(list(_validator().iter_errors(s))) for s in samples]
+    assert verdicts == [False] * 10 + [True] * 7
