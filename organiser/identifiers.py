@@ -21,7 +21,17 @@ class DoiScheme:
 
     def generate(self) -> str:
         """Give a fresh DOI (random: collisions are unlikely, not impossible)."""
-        suffix = "".join(secrets.choice(self.alphabet) if c == "x" else c for c in self.pattern)
+        needed = self.pattern.count("x")
+        limit = 256 - 256 % len(self.alphabet)  # bytes at or above this would bias the choice
+        picks: list[str] = []
+        while len(picks) < needed:
+            picks += [
+                self.alphabet[b % len(self.alphabet)]
+                for b in secrets.token_bytes(needed)
+                if b < limit
+            ]
+        chars = iter(picks)
+        suffix = "".join(next(chars) if c == "x" else c for c in self.pattern)
         return f"{self.prefix}/{self.separator}{suffix}"
 
     def owns(self, doi: str) -> bool:

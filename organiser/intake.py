@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import repeat
 from typing import Any
 
@@ -61,12 +62,12 @@ class Metadata:
     doi: str | None  # the DOI the source names, if any
     identifier: str  # the repository's own identifier (for PDS: the LIDVID)
 
-    @property
+    @cached_property
     def title(self) -> str | None:
         titles = self.attributes.get("titles") or []
         return titles[0].get("title") if titles and isinstance(titles[0], dict) else None
 
-    @property
+    @cached_property
     def lid(self) -> str:
         """The identifier without its ``::version`` (the identifier itself if it has none)."""
         return self.identifier.split("::", 1)[0]

@@ -71,7 +71,16 @@ _GIVEN = re.compile(r"^(?:[A-Z][a-z]?\.?[\u2010-]?)+$|^[A-Z][\w'\u2010-]*\.?$", 
 
 def collapse(text: str) -> str:
     """Give ``text`` with runs of white space (newlines, tabs) turned into single spaces."""
-    return " ".join(text.split())
+    if (
+        "  " in text
+        or "\n" in text
+        or "\t" in text
+        or "\r" in text
+        or text[-1:] == " "
+        or text[:1] == " "
+    ):
+        return " ".join(text.split())
+    return text
 
 
 def is_organisation(name: str) -> bool:

@@ -16,6 +16,8 @@ from organiser import names
 
 PDS4 = "http://pds.nasa.gov/pds4/pds/v1"
 _NS = {"p": PDS4}
+_CLARK = f"{{{PDS4}}}"
+_NS_LENGTH = len(_CLARK)
 
 #: PDS steward ids and the long names used in "Planetary Data System: <name> Node".
 NODES = {
@@ -219,7 +221,7 @@ def _people(citation: etree._Element | None, role: str, free_text: str) -> list[
         return []
     structured = citation.findall(f"p:List_{role}/*", _NS)
     if structured:
-        return [_structured(e) for e in _in_sequence(structured)]
+        return [_structured(e, fields) for e, fields in _in_sequence(structured)]
     text = _text(citation, f"p:{free_text}")
     return names.from_list(text) if text else []
 
@@ -228,43 +230,54 @@ def _contributors(citation: etree._Element | None) -> list[dict[str, Any]]:
     if citation is None:
         return []
     out = []
-    for element in _in_sequence(citation.findall("p:List_Contributor/*", _NS)):
-        kind = _text(element, "p:contributor_type")
+    for element, fields in _in_sequence(citation.findall("p:List_Contributor/*", _NS)):
+        kind = fields.get("contributor_type", "")
         kind = kind if kind in CONTRIBUTOR_TYPES else "Other"
-        out.append(dict(_structured(element), contributorType=kind))
+        out.append(dict(_structured(element, fields), contributorType=kind))
     return out
 
 
-def _in_sequence(elements: list[etree._Element]) -> list[etree._Element]:
-    """Order by ``sequence_number`` when every element has one, else keep label order."""
-    numbers = [_text(e, "p:sequence_number") for e in elements]
+def _fields(element: etree._Element) -> dict[str, Any]:
+    """Give an element's children in one pass: leaf text by local name (collapsed), and the
+    child elements themselves under ``"<name>*"`` lists (e.g. ``"Affiliation*"``)."""
+    fields: dict[str, Any] = {}
+    for child in element:
+        name = child.tag[_NS_LENGTH:] if child.tag.startswith(_CLARK) else str(child.tag)
+        if len(child):
+            fields.setdefault(f"{name}*", []).append(child)
+        else:
+            fields[name] = names.collapse(child.text or "")
+    return fields
+
+
+def _in_sequence(elements: list[etree._Element]) -> list[tuple[etree._Element, dict[str, Any]]]:
+    """Give (element, its fields), by ``sequence_number`` when every element has one, else in
+    label order."""
+    pairs = [(e, _fields(e)) for e in elements]
+    numbers = [fields.get("sequence_number", "") for _, fields in pairs]
     if all(n.isdigit() for n in numbers):
-        return [
-            e
-            for _, e in sorted(
-                zip((int(n) for n in numbers), elements, strict=True), key=lambda pair: pair[0]
-            )
-        ]
-    return elements
+        order = sorted(range(len(pairs)), key=lambda i: int(numbers[i]))
+        return [pairs[i] for i in order]
+    return pairs
 
 
-def _structured(element: etree._Element) -> dict[str, Any]:
-    if etree.QName(element).localname == "Organization":
-        entry = names.organisation(_text(element, "p:organization_name"))
-        ror = _ror(_text(element, "p:organization_rorid"))
+def _structured(element: etree._Element, fields: dict[str, Any]) -> dict[str, Any]:
+    if element.tag == f"{_CLARK}Organization":
+        entry = names.organisation(fields.get("organization_name", ""))
+        ror = _ror(fields.get("organization_rorid", ""))
         if ror:
             entry["nameIdentifiers"] = [ror]
-        parent = element.find("p:Parent_Organization", _NS)
-        if parent is not None:
+        for parent in fields.get("Parent_Organization*", [])[:1]:
+            found = _fields(parent)
             entry["affiliation"] = [
                 _affiliation(
-                    _text(parent, "p:parent_organization_name"),
-                    _text(parent, "p:parent_organization_rorid"),
+                    found.get("parent_organization_name", ""),
+                    found.get("parent_organization_rorid", ""),
                 )
             ]
         return entry
-    given = re.sub(r"\.{2,}", ".", _text(element, "p:given_name"))  # "Louis A.." happens
-    family = _text(element, "p:family_name")
+    given = re.sub(r"\.{2,}", ".", fields.get("given_name", ""))  # "Louis A.." happens
+    family = fields.get("family_name", "")
     if family:
         entry = {
             "nameType": "Personal",
@@ -274,8 +287,8 @@ def _structured(element: etree._Element) -> dict[str, Any]:
         if given:
             entry["givenName"] = given
     else:
-        entry = names.person(_text(element, "p:display_full_name"))
-    orcid = _ORCID.search(_text(element, "p:person_orcid"))
+        entry = names.person(fields.get("display_full_name", ""))
+    orcid = _ORCID.search(fields.get("person_orcid", ""))
     if orcid:
         entry["nameIdentifiers"] = [
             {
@@ -285,8 +298,8 @@ def _structured(element: etree._Element) -> dict[str, Any]:
             }
         ]
     affiliations = [
-        _affiliation(_text(a, "p:organization_name"), _text(a, "p:organization_rorid"))
-        for a in _in_sequence(element.findall("p:Affiliation", _NS))
+        _affiliation(found.get("organization_name", ""), found.get("organization_rorid", ""))
+        for _, found in _in_sequence(fields.get("Affiliation*", []))
     ]
     if affiliations:
         entry["affiliation"] = affiliations

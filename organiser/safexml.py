@@ -22,6 +22,7 @@ def _parser() -> etree.XMLParser:
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
+        remove_blank_text=True,  # whitespace between elements means nothing here
     )
 
 

@@ -7,6 +7,7 @@ number of redirects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,18 +57,24 @@ def expand(names: Iterable[str]) -> list[str]:
             continue
         path = Path(name)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-            )
+            files = sorted(_metadata_files(path))
             if not files:
                 raise SourceError(
                     f"{name}: directory holds no metadata files ({', '.join(SUFFIXES)})"
                 )
-            found += [str(p) for p in files]
+            found += files
         elif path.is_file():
             found.append(name)
         else:
             raise SourceError(f"{name}: no such file or directory")
+    return found
+
+
+def _metadata_files(folder: Path) -> list[str]:
+    """Give the metadata files below ``folder`` (one directory scan each, no extra stat)."""
+    found = []
+    for directory, _, files in os.walk(folder):
+        found += [os.path.join(directory, f) for f in files if f.lower().endswith(SUFFIXES)]
     return found
 
 

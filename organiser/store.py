@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import peewee as pw
 from peewee import SQL
 
 from organiser.db import History, Record, database_proxy, lid_of, title_of
@@ -178,7 +179,17 @@ def _insert_rows(model: type[Any], rows: list[dict[str, Any]]) -> None:
         f"INSERT INTO {open_quote}{model._meta.table_name}{close_quote} ({columns}) "
         f"VALUES ({', '.join([database.param] * len(fields))})"
     )
-    values = [tuple(f.db_value(row.get(f.name, defaults[f.name])) for f in fields) for row in rows]
+    plain = (pw.CharField, pw.TextField, pw.IntegerField)  # no conversion needed for these
+    convert = [None if isinstance(f, plain) else f.db_value for f in fields]
+    values = [
+        tuple(
+            value if c is None or value is None else c(value)
+            for c, value in zip(
+                convert, (row.get(f.name, defaults[f.name]) for f in fields), strict=True
+            )
+        )
+        for row in rows
+    ]
     database.cursor().executemany(sql, values)
 
 
