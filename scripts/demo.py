@@ -59,6 +59,8 @@ def main() -> int:
         print(f"DataCite stand-in at {url}; configuration {config}; database {DEMO}/organiser.db")
 
         organiser("reserve", str(DEMO / "metadata"), "--node", "img", env=env)
+        label = ROOT / "tests" / "data" / "pds4" / "bundle_insight_cameras_author_list.xml"
+        organiser("reserve", str(label), "--node", "img", env=env)  # a real PDS4 label
         organiser("--list", env=env)
         organiser("--reserve-all", env=env)
         organiser("register", "1", "2", "urn:nasa:pds:insight_cameras_demo_3::1.0", env=env)
@@ -74,11 +76,8 @@ def main() -> int:
         print("\nWhat the DataCite stand-in holds now:")
         for doi, state in held.items():
             print(f"  {doi}  {state}")
-        print(
-            "\nDemo finished: 3 findable, 1 draft with new metadata, 1 deleted."
-            if code == 0
-            else f"\nThe organiser run exited {code}."
-        )
+        summary = "3 findable, 2 drafts (one with new metadata, one from a PDS4 label), 1 deleted"
+        print(f"\nDemo finished: {summary}." if code == 0 else f"\nThe run exited {code}.")
         return code
     finally:
         standin.terminate()
