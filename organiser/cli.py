@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from organiser import __version__, intake, marking, store
+from organiser import __version__, claims, intake, marking, store
 from organiser.app import App, setup_logging, utcnow
 from organiser.config import ConfigError, example_ini
 from organiser.db import DatabaseError, Record, redact_url
@@ -151,7 +151,7 @@ def cli(
 
 def _run(app: App, names: list[str], only: Record | None, actor: str) -> int:
     organiser = app.organiser(actor)
-    store.release_dead_claims(socket.gethostname(), _alive)
+    claims.release_dead_claims(socket.gethostname(), _alive)
     result = organiser.run(names, only)
     return _report(result, click.get_current_context().meta["quiet"])
 

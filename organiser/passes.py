@@ -26,7 +26,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from organiser import store
+from organiser import claims, store
 from organiser.datacite import (
     CredentialsRefused,
     DataCiteClient,
@@ -125,7 +125,7 @@ class Organiser:
     ) -> None:
         self.client, self.scheme, self.settings = client, scheme, settings
         self.actor, self.clock, self.sleep = actor, clock, sleep
-        self.owner = store.run_owner()
+        self.owner = claims.run_owner()
         self._pending: list[tuple[Record, Failure]] = []  # transient failures not yet written
         self._retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
@@ -156,17 +156,17 @@ class Organiser:
             log.info("run stopped", reason=str(exc))
         finally:
             self._pending.clear()
-            store.release(self.owner)
+            claims.release(self.owner)
         return result
 
     def _pass(self, name: str, only: Record | None, result: RunResult) -> PassResult:
         states = pass_states(OUTCOME[name])
         only_id = only.id if only else None
         # left alone: waiting for their retry time, or being worked on by another run
-        counts = PassResult(name, skipped=store.waiting(states, self.clock(), only_id))
+        counts = PassResult(name, skipped=claims.waiting(states, self.clock(), only_id))
         after = 0
         while True:
-            batch = store.claim_batch(
+            batch = claims.claim_batch(
                 states,
                 self.owner,
                 after,
@@ -217,7 +217,7 @@ class Organiser:
             )
             return
         self._flush(counts, result)
-        if store.finish(
+        if claims.finish(
             record,
             self.owner,
             OUTCOME[name],
@@ -242,7 +242,7 @@ class Organiser:
         delay = self.settings.max_retry_delay
         if failure.transient:
             delay = min(self.settings.retry_delay * (2 ** min(record.attempts, 20)), delay)
-        if store.fail(record, self.owner, failure.error, now, now + delay):
+        if claims.fail(record, self.owner, failure.error, now, now + delay):
             counts.failed += 1
             result.failures.append(failure)
             log.info("failed", pass_name=failure.pass_name, doi=record.doi, error=failure.error)
@@ -300,11 +300,11 @@ class Organiser:
                         f"DOI {record.doi} is already taken at DataCite by another record"
                     ) from None
                 record.doi = self._fresh_doi()
-                store.note_progress(record, self.owner, None, record.doi)
+                claims.note_progress(record, self.owner, None, record.doi)
         else:
             raise PermanentError(f"no free DOI after {FRESH_SUFFIX_TRIES} fresh suffixes")
         record.remote_state = answer.get("state")
-        store.note_progress(record, self.owner, record.remote_state, record.doi)
+        claims.note_progress(record, self.owner, record.remote_state, record.doi)
         return answer
 
     def _fresh_doi(self) -> str:

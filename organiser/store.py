@@ -1,21 +1,15 @@
 """Reading and writing records. Every status change goes through :func:`organiser.states.transition`
 and is written together with its history row in one transaction.
 
-Passes work on *claims*: a run stamps a batch of due records with its owner token and an
-expiry, works on them, and clears the claim in the same transaction as the outcome. A run that
-is killed leaves claims that expire (or, on the same host, are freed as soon as its process is
-seen to be gone), so no record is ever stranded.
+Claims (what passes hold while they work) are in :mod:`organiser.claims`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import peewee as pw
@@ -42,11 +36,6 @@ class NewRecord:
     node: str | None = None
     submitter: str | None = None
     source: str = ""  # where it came from, for error messages
-
-
-def run_owner() -> str:
-    """Give a claim-owner token for this run: ``host:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def find(ref: str) -> Record:
@@ -77,7 +66,7 @@ def find(ref: str) -> Record:
     raise RecordError(f"{ref}: no record with this DOI, identifier or id")
 
 
-def _history(
+def add_history(
     record: Record,
     old: str | None,
     new: str,
@@ -249,7 +238,7 @@ def mark(
             )
         old = State(fresh.status)
         try:
-            step = transition(old, action, _state(fresh.prior_status))
+            step = transition(old, action, state_or_none(fresh.prior_status))
         except InvalidTransition as exc:
             raise RecordError(f"{fresh.doi} {exc}") from None
         changes: dict[Any, Any] = {}
@@ -273,145 +262,12 @@ def mark(
             }
         )
         Record.update(changes).where(Record.id == fresh.id).execute()
-        _history(fresh, old, step.state, action, actor, now, None)
+        add_history(fresh, old, step.state, action, actor, now, None)
     return step
 
 
-def _state(value: str | None) -> State | None:
+def state_or_none(value: str | None) -> State | None:
     return State(value) if value else None
-
-
-def claim_batch(
-    states: Iterable[State],
-    owner: str,
-    after_id: int,
-    limit: int,
-    now: datetime,
-    claim_for: timedelta,
-    only_id: int | None = None,
-) -> list[Record]:
-    """Claim up to ``limit`` due records in ``states`` with id above ``after_id``; give them
-    in id order (keyset pagination: the caller passes the last id it saw).
-
-    A record is due when nobody holds an unexpired claim on it and its next-attempt time
-    has come (``only_id`` pushes one record regardless of that time).
-    """
-    status_list = [str(s) for s in states]
-    free = Record.claim_owner.is_null() | (Record.claim_expires_at < now)
-    due = Record.next_attempt_at.is_null() | (Record.next_attempt_at <= now)
-    where = Record.status.in_(status_list) & (Record.id > after_id) & free
-    if only_id is not None:
-        where &= Record.id == only_id
-    else:
-        where &= due
-    candidates = Record.select(Record.id).where(where).order_by(Record.id).limit(limit)
-    # The claim condition is repeated on the outer UPDATE so that on PostgreSQL a row another
-    # run claimed meanwhile is re-checked after its lock is released, and skipped.
-    with database_proxy.atomic():
-        Record.update(claim_owner=owner, claim_expires_at=now + claim_for).where(
-            Record.id.in_(candidates) & free & Record.status.in_(status_list)
-        ).execute()
-    return list(
-        Record.select()
-        .where(
-            (Record.claim_owner == owner) & (Record.id > after_id) & Record.status.in_(status_list)
-        )
-        .order_by(Record.id)
-    )
-
-
-def finish(
-    record: Record,
-    owner: str,
-    action: Action,
-    actor: str,
-    now: datetime,
-    remote_state: str | None,
-    outcome: str | None,
-) -> bool:
-    """Record a confirmed remote outcome for a claimed record and release the claim.
-
-    Gives False (and writes nothing) if the claim was lost to another run meanwhile.
-    Raises :class:`InvalidTransition` if ``action`` does not apply to the record's status.
-    """
-    old = State(record.status)
-    step = transition(old, action, _state(record.prior_status))
-    with database_proxy.atomic():
-        changed = (
-            Record.update(
-                {
-                    Record.status: step.state,
-                    Record.prior_status: step.prior,
-                    Record.remote_state: remote_state,
-                    Record.doi: record.doi,
-                    Record.updated_at: now,
-                    Record.attempts: 0,
-                    Record.next_attempt_at: None,
-                    Record.last_error: None,
-                    Record.claim_owner: None,
-                    Record.claim_expires_at: None,
-                }
-            )
-            .where((Record.id == record.id) & (Record.claim_owner == owner))
-            .execute()
-        )
-        if changed:
-            _history(record, old, step.state, action, actor, now, outcome)
-    return bool(changed)
-
-
-def fail(record: Record, owner: str, error: str, now: datetime, retry_at: datetime) -> bool:
-    """Record a failed attempt on a claimed record (its status is kept) and release the claim.
-
-    The record is due again at ``retry_at`` (a new mark or ``--X-doi`` makes it due at once).
-    Gives False if the claim was lost to another run meanwhile.
-    """
-    changed = (
-        Record.update(
-            {
-                Record.attempts: Record.attempts + 1,
-                Record.last_error: error[:2000],
-                Record.next_attempt_at: retry_at,
-                Record.updated_at: now,
-                Record.claim_owner: None,
-                Record.claim_expires_at: None,
-            }
-        )
-        .where((Record.id == record.id) & (Record.claim_owner == owner))
-        .execute()
-    )
-    return bool(changed)
-
-
-def note_progress(record: Record, owner: str, remote_state: str | None, doi: str) -> None:
-    """Remember what DataCite now holds for a claimed record before its pass completes."""
-    Record.update(remote_state=remote_state, doi=doi).where(
-        (Record.id == record.id) & (Record.claim_owner == owner)
-    ).execute()
-
-
-def release(owner: str) -> int:
-    """Drop every claim ``owner`` still holds (records keep their state); give how many."""
-    return (
-        Record.update(claim_owner=None, claim_expires_at=None)
-        .where(Record.claim_owner == owner)
-        .execute()
-    )
-
-
-def release_dead_claims(host: str, is_alive: Callable[[int], bool]) -> int:
-    """Free claims held by runs on ``host`` whose process is gone; give how many were freed."""
-    freed = 0
-    owners = (
-        Record.select(Record.claim_owner)
-        .where(Record.claim_owner.startswith(f"{host}:"))
-        .distinct()
-    )
-    for (owner,) in owners.tuples():
-        parts = owner.split(":")
-        if len(parts) == 3 and parts[1].isdigit() and not is_alive(int(parts[1])):
-            freed += release(owner)
-    return freed
 
 
 def select(statuses: Iterable[str] | None = None, limit: int | None = None) -> Iterator[Record]:
@@ -437,14 +293,3 @@ def attributes_of(record: Record) -> dict[str, Any]:
 def ensure_unique_doi(doi: str) -> bool:
     """Tell whether ``doi`` is free in the local database."""
     return not Record.select().where(Record.doi == doi).exists()
-
-
-def waiting(states: Iterable[State], now: datetime, only_id: int | None) -> int:
-    """Count records in ``states`` that are not due: waiting for their next-attempt time
-    (unless ``only_id`` names one to push anyway), or claimed by a running organiser."""
-    claimed = Record.claim_expires_at > now
-    not_due = claimed if only_id is not None else (Record.next_attempt_at > now) | claimed
-    query = Record.select().where(Record.status.in_([str(s) for s in states]) & not_due)
-    if only_id is not None:
-        query = query.where(Record.id == only_id)
-    return query.count()

@@ -20,6 +20,14 @@ from organiser.standin import DataCite, Faults, StandinServer
 DATA = Path(__file__).parent / "data"
 USER, PASSWORD, PREFIX = "DEMO.ORGANISER", "standin-secret-4711", "10.5072"
 ORGANISER = Path(sys.executable).with_name("organiser")
+#: The smallest DataCite attributes the schema accepts (no identifier of its own).
+MINIMAL = {
+    "titles": [{"title": "x"}],
+    "creators": [{"name": "A"}],
+    "publisher": "P",
+    "publicationYear": "2026",
+    "types": {"resourceTypeGeneral": "Dataset"},
+}
 
 
 @pytest.fixture

@@ -7,15 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import DATA, Env, write_records
-
-MINIMAL = {
-    "titles": [{"title": "x"}],
-    "creators": [{"name": "A"}],
-    "publisher": "P",
-    "publicationYear": "2026",
-    "types": {"resourceTypeGeneral": "Dataset"},
-}
+from conftest import DATA, MINIMAL, Env, write_records
 
 
 @pytest.fixture

@@ -11,18 +11,9 @@ from organiser.identifiers import DoiScheme, normalise_doi
 from organiser.intake import WRITABLE, InputError, Options, read
 from organiser.sources import Limits, SourceError, expand, load
 
-from conftest import DATA
+from conftest import DATA, MINIMAL
 
 SCHEME = DoiScheme("10.5072")
-
-
-MINIMAL = {
-    "titles": [{"title": "x"}],
-    "creators": [{"name": "A"}],
-    "publisher": "P",
-    "publicationYear": "2026",
-    "types": {"resourceTypeGeneral": "Dataset"},
-}
 
 
 def _read(path: Path, scheme: DoiScheme = SCHEME, node: str | None = None) -> list:

@@ -1,5 +1,5 @@
-"""Claims and marks in the database (SQLite, and PostgreSQL when ORGANISER_TEST_POSTGRES_URL
-names a throw-away database)."""
+"""Claims (organiser.claims) and marks (organiser.store) in the database: SQLite, and
+PostgreSQL when ORGANISER_TEST_POSTGRES_URL names a throw-away database."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from organiser import store
+from organiser import claims, store
 from organiser.db import History, Record, database_proxy, open_database
 from organiser.states import Action, State
 
@@ -45,14 +45,14 @@ def _new(count: int) -> list[Record]:
 
 def test_claims_never_overlap_and_pages_by_id(db: str) -> None:
     _new(10)
-    first = store.claim_batch([State.TO_BE_RESERVED], "a", 0, 4, NOW, CLAIM)
-    second = store.claim_batch([State.TO_BE_RESERVED], "b", 0, 4, NOW, CLAIM)
+    first = claims.claim_batch([State.TO_BE_RESERVED], "a", 0, 4, NOW, CLAIM)
+    second = claims.claim_batch([State.TO_BE_RESERVED], "b", 0, 4, NOW, CLAIM)
     assert [r.doi[-2:] for r in first] == ["00", "01", "02", "03"]
     assert [r.doi[-2:] for r in second] == ["04", "05", "06", "07"]
-    after = store.claim_batch([State.TO_BE_RESERVED], "a", first[-1].id, 4, NOW, CLAIM)
+    after = claims.claim_batch([State.TO_BE_RESERVED], "a", first[-1].id, 4, NOW, CLAIM)
     assert [r.doi[-2:] for r in after] == ["08", "09"]
     # expired claims are free again
-    later = store.claim_batch([State.TO_BE_RESERVED], "c", 0, 20, NOW + CLAIM * 2, CLAIM)
+    later = claims.claim_batch([State.TO_BE_RESERVED], "c", 0, 20, NOW + CLAIM * 2, CLAIM)
     assert len(later) == 10
 
 
@@ -63,7 +63,7 @@ def test_concurrent_claimers_get_disjoint_records(db: str) -> None:
     def claim(owner: str) -> None:
         ids: list[int] = []
         after = 0
-        while batch := store.claim_batch([State.TO_BE_RESERVED], owner, after, 5, NOW, CLAIM):
+        while batch := claims.claim_batch([State.TO_BE_RESERVED], owner, after, 5, NOW, CLAIM):
             ids += [r.id for r in batch]
             after = batch[-1].id
         got[owner] = ids
@@ -81,9 +81,9 @@ def test_concurrent_claimers_get_disjoint_records(db: str) -> None:
 
 def test_finish_writes_state_and_history_and_needs_the_claim(db: str) -> None:
     [record] = _new(1)
-    [claimed] = store.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
-    assert not store.finish(claimed, "b", Action.RESERVED, "x", NOW, "draft", "ok")
-    assert store.finish(claimed, "a", Action.RESERVED, "x", NOW, "draft", "ok")
+    [claimed] = claims.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
+    assert not claims.finish(claimed, "b", Action.RESERVED, "x", NOW, "draft", "ok")
+    assert claims.finish(claimed, "a", Action.RESERVED, "x", NOW, "draft", "ok")
     fresh = Record.get_by_id(record.id)
     assert (fresh.status, fresh.remote_state, fresh.claim_owner) == ("reserved", "draft", None)
     assert [(h.from_status, h.to_status, h.outcome) for h in store.history_of(fresh)] == [
@@ -94,7 +94,7 @@ def test_finish_writes_state_and_history_and_needs_the_claim(db: str) -> None:
 
 def test_marks_wait_for_a_running_pass(db: str) -> None:
     [record] = _new(1)
-    store.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
+    claims.claim_batch([State.TO_BE_RESERVED], "a", 0, 5, NOW, CLAIM)
     with pytest.raises(store.RecordError, match="a running organiser is working on it"):
         store.mark(record, Action.MARK_DELETE, "x", NOW)
     assert store.mark(record, Action.MARK_DELETE, "x", NOW + CLAIM * 2).state is State.TO_BE_DELETED
@@ -103,12 +103,12 @@ def test_marks_wait_for_a_running_pass(db: str) -> None:
 def test_failed_records_wait_and_dead_runs_release_their_claims(db: str) -> None:
     records = _new(3)
     owner = "host1:999999:abc"
-    claimed = store.claim_batch([State.TO_BE_RESERVED], owner, 0, 5, NOW, CLAIM)
-    assert store.fail(claimed[0], owner, "503", NOW, NOW + timedelta(minutes=5))
-    assert store.waiting([State.TO_BE_RESERVED], NOW, None) == 3  # 1 waits, 2 are claimed
-    assert store.release_dead_claims("host1", lambda pid: pid != 999999) == 2
-    assert store.waiting([State.TO_BE_RESERVED], NOW, None) == 1
-    again = store.claim_batch([State.TO_BE_RESERVED], "b", 0, 5, NOW, CLAIM)
+    claimed = claims.claim_batch([State.TO_BE_RESERVED], owner, 0, 5, NOW, CLAIM)
+    assert claims.fail(claimed[0], owner, "503", NOW, NOW + timedelta(minutes=5))
+    assert claims.waiting([State.TO_BE_RESERVED], NOW, None) == 3  # 1 waits, 2 are claimed
+    assert claims.release_dead_claims("host1", lambda pid: pid != 999999) == 2
+    assert claims.waiting([State.TO_BE_RESERVED], NOW, None) == 1
+    again = claims.claim_batch([State.TO_BE_RESERVED], "b", 0, 5, NOW, CLAIM)
     assert [r.id for r in again] == [r.id for r in records[1:]]
     failed = Record.get_by_id(records[0].id)
     assert (failed.status, failed.attempts, failed.last_error) == ("to-be-reserved", 1, "503")
