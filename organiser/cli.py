@@ -170,7 +170,7 @@ def _push(app: App, option: str, ref: str) -> int:
         store.mark(record, action, f"organiser {flag}", utcnow(), attributes, record.url)
     elif action is not None:
         store.mark(record, action, f"organiser {flag}", utcnow())
-    return _run(app, list(names), store.find(str(record.id)), f"organiser {flag} {ref}")
+    return _run(app, list(names), Record.get_by_id(record.id), f"organiser {flag} {ref}")
 
 
 def _alive(pid: int) -> bool:

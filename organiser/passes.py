@@ -292,7 +292,8 @@ class Organiser:
                 break
             except DoiTaken:
                 held = self.client.get(record.doi)
-                if held is not None and record.identifier in identifiers_in(held):
+                ours = identifiers_in(self._payload(record)) | {record.identifier}
+                if held is not None and identifiers_in(held) & ours:  # e.g. an earlier LIDVID
                     answer = self.client.put(record.doi, self._payload(record))
                     break
                 if not record.doi_generated:

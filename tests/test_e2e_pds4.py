@@ -437,3 +437,23 @@ def test_an_oversized_label_is_refused_before_reading(env: Env) -> None:
         handle.write(b"\n")
     [line] = _refused(env, env.run("reserve", str(path), "--node", "img"), [])
     assert line == f"Error: {path}: larger than the 10 MB limit"
+
+
+def test_a_lost_create_is_recognised_after_the_lidvid_changed(env: Env) -> None:
+    env.write_config(datacite={"retries": "1"})
+    env.run("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
+    env.faults(drop_next=1)  # the draft is created, the answer never arrives
+    assert env.run("-s").returncode == 1
+    [record] = env.records()
+    assert (record.status, env.remote) == ("to-be-reserved", {record.doi: "draft"})
+    assert env.run("update", str(label(env.tmp / "v2", "b.xml", vid="2.0"))).returncode == 0
+    assert env.records()[0].identifier == "urn:nasa:pds:insight_cameras::2.0"
+
+    assert env.run("-s").returncode == 0
+    [record] = env.records()
+    assert (record.status, env.remote) == ("reserved", {record.doi: "draft"})  # no fresh suffix
+    held = env.server.datacite.dois[record.doi]["attributes"]["identifiers"]
+    assert [i["identifier"] for i in held] == [
+        "urn:nasa:pds:insight_cameras::2.0",
+        "urn:nasa:pds:insight_cameras::1.0",
+    ]
