@@ -15,7 +15,7 @@ from typing import Any
 from organiser import intake, store
 from organiser.db import Record, database_proxy
 from organiser.identifiers import DoiScheme
-from organiser.states import Action, Step
+from organiser.states import Action, State, Step
 
 VERSION_RELATIONS = ("IsNewVersionOf", "IsPreviousVersionOf")
 
@@ -78,12 +78,14 @@ def plan_reserve(
             )
             continue
         if versions:
-            latest = versions[-1]
-            doi, generated = f"{versions[0].doi}.{len(versions) + 1}", False
-            attributes = _related(attributes, latest.doi, "IsNewVersionOf")
-            plan.relate.append(
-                (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
-            )
+            doi, generated = _next_version_doi(versions[0].doi, len(versions) + 1), False
+            linkable = [v for v in versions if v.status != State.TO_BE_DELETED]
+            if linkable:
+                latest = linkable[-1]
+                attributes = _related(attributes, latest.doi, "IsNewVersionOf")
+                plan.relate.append(
+                    (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
+                )
         elif doi is not None and doi in taken:
             errors.append(f"{item.source}: DOI {doi} is already in the database")
             continue
@@ -116,6 +118,18 @@ def plan_reserve(
     if errors:
         raise store.RecordError("\n".join(errors))
     return plan
+
+
+def _next_version_doi(first: str, number: int) -> str:
+    """Give ``<first>.<n>`` for the lowest n from ``number`` that no record (deleted ones
+    included: DOIs are never reused) holds."""
+    while True:
+        candidates = [f"{first}.{n}" for n in range(number, number + 20)]
+        taken = store.existing_dois(candidates)
+        free = [doi for doi in candidates if doi not in taken]
+        if free:
+            return free[0]
+        number += 20
 
 
 def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:

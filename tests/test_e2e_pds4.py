@@ -228,7 +228,10 @@ def test_versioned_dois(env: Env) -> None:
     held = env.server.datacite.dois
     assert held[first]["attributes"]["relatedIdentifiers"] == old
     assert held[f"{first}.2"]["attributes"]["relatedIdentifiers"] == new
+    env.run("delete", f"{first}.2")  # a deleted version's DOI is never given out again
+    assert env.run("-d").returncode == 0
     result = env.run("reserve", str(label(env.tmp / "v3", "b.xml", vid="3.0")), "--node", "img")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(f"{first}.3\t")
 
 
