@@ -19,6 +19,7 @@ from itertools import repeat
 from typing import Any
 
 from organiser import datacite_xml, pds4, safexml, spreadsheet, validate
+from organiser.db import lid_of, title_of
 from organiser.identifiers import DoiScheme, normalise_doi
 from organiser.sources import Limits, Source, SourceError, expand, load
 
@@ -54,23 +55,55 @@ class Options:
 
 @dataclass(frozen=True)
 class Metadata:
-    """One record's worth of checked metadata read from a source."""
+    """One record's worth of checked metadata read from a source.
+
+    The attributes travel as JSON text (``attributes_json``, what the database stores), so
+    that handing thousands of them from reading processes to the writer costs little;
+    ``attributes`` decodes them when asked. Build one with :meth:`of`.
+    """
 
     source: str
-    attributes: dict[str, Any]
+    attributes_json: str
     url: str | None
     doi: str | None  # the DOI the source names, if any
     identifier: str  # the repository's own identifier (for PDS: the LIDVID)
+    title: str | None  # the first title, for duplicate checks
+
+    @classmethod
+    def of(
+        cls,
+        source: str,
+        attributes: dict[str, Any],
+        url: str | None,
+        doi: str | None,
+        identifier: str,
+    ) -> Metadata:
+        """Give metadata for DataCite ``attributes`` (REST API shape)."""
+        item = cls(
+            source,
+            json.dumps(attributes, ensure_ascii=False),
+            url,
+            doi,
+            identifier,
+            title_of(attributes),
+        )
+        item.__dict__["attributes"] = attributes  # already at hand: no need to decode
+        return item
 
     @cached_property
-    def title(self) -> str | None:
-        titles = self.attributes.get("titles") or []
-        return titles[0].get("title") if titles and isinstance(titles[0], dict) else None
+    def attributes(self) -> dict[str, Any]:
+        return json.loads(self.attributes_json)
 
-    @cached_property
+    @property
     def lid(self) -> str:
         """The identifier without its ``::version`` (the identifier itself if it has none)."""
-        return self.identifier.split("::", 1)[0]
+        return lid_of(self.identifier)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle without the decoded attributes
+        return (
+            Metadata,
+            (self.source, self.attributes_json, self.url, self.doi, self.identifier, self.title),
+        )
 
 
 #: Below this many files a process pool costs more than it saves.
@@ -91,13 +124,19 @@ def read_all(names: Iterable[str], options: Options) -> list[Metadata]:
     if len(found) < PARALLEL_FROM or cpus < 2:
         results = [_read_named(name, options) for name in found]
     else:
+        chunks = [found[start : start + 64] for start in range(0, len(found), 64)]
         with ProcessPoolExecutor(max_workers=cpus) as pool:
-            results = list(pool.map(_read_named, found, repeat(options), chunksize=64))
+            results = [r for chunk in pool.map(_read_chunk, chunks, repeat(options)) for r in chunk]
     items = [item for found_items, _ in results for item in found_items]
     errors = [error for _, found_errors in results for error in found_errors]
     if errors:
         raise InputError(errors)
     return items
+
+
+def _read_chunk(names: list[str], options: Options) -> list[tuple[list[Metadata], list[str]]]:
+    """Give :func:`_read_named` for each name (one task for a worker process)."""
+    return [_read_named(name, options) for name in names]
 
 
 def _read_named(name: str, options: Options) -> tuple[list[Metadata], list[str]]:
@@ -162,7 +201,7 @@ def _label(name: str, options: Options, build: Any) -> Metadata:
         _check_prefix(name, doi, options.scheme)
     else:
         doi = None
-    item = Metadata(name, label.attributes, label.url, doi, label.lidvid)
+    item = Metadata.of(name, label.attributes, label.url, doi, label.lidvid)
     return _checked([item])[0]
 
 
@@ -235,7 +274,7 @@ def _metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Metadata:
             f"{source}: no repository identifier: add an 'identifiers' entry that "
             "is not a DOI (e.g. a PDS4 LIDVID) or a 'url'"
         )
-    return Metadata(source, attributes, url, doi, identifier)
+    return Metadata.of(source, attributes, url, doi, identifier)
 
 
 def _check_prefix(source: str, doi: str, scheme: DoiScheme) -> None:

@@ -7,6 +7,7 @@ problem, and only then writes, in one transaction: bad input leaves the database
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -60,7 +61,7 @@ def plan_reserve(
             )
             continue
         first_source[item.lid] = item.source
-        attributes, doi, generated = item.attributes, item.doi, item.doi is None
+        attributes_json, doi, generated = item.attributes_json, item.doi, item.doi is None
         if item.identifier in by_identifier:
             held = by_identifier[item.identifier][0]
             errors.append(
@@ -82,7 +83,8 @@ def plan_reserve(
             linkable = [v for v in versions if v.status != State.TO_BE_DELETED]
             if linkable:
                 latest = linkable[-1]
-                attributes = _related(attributes, latest.doi, "IsNewVersionOf")
+                related = _related(item.attributes, latest.doi, "IsNewVersionOf")
+                attributes_json = json.dumps(related, ensure_ascii=False)
                 plan.relate.append(
                     (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
                 )
@@ -109,7 +111,15 @@ def plan_reserve(
         chosen.add(doi)
         plan.new.append(
             store.NewRecord(
-                doi, generated, item.identifier, attributes, item.url, node, submitter, item.source
+                doi,
+                generated,
+                item.identifier,
+                attributes_json,
+                item.url,
+                node,
+                submitter,
+                item.source,
+                item.title,
             )
         )
     _regenerate_taken(plan, scheme, chosen, set(generated_dois))

@@ -31,11 +31,12 @@ class NewRecord:
     doi: str
     doi_generated: bool
     identifier: str
-    attributes: dict[str, Any]
+    attributes_json: str  # DataCite attributes as JSON text, as stored
     url: str | None
     node: str | None = None
     submitter: str | None = None
     source: str = ""  # where it came from, for error messages
+    title: str | None = None  # the first title (kept for duplicate checks)
 
 
 def find(ref: str) -> Record:
@@ -111,9 +112,9 @@ def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Re
             "doi_generated": i.doi_generated,
             "identifier": i.identifier,
             "lid": lid_of(i.identifier),
-            "title": title_of(i.attributes),
+            "title": i.title,
             "status": step.state,
-            "attributes": json.dumps(i.attributes, ensure_ascii=False),
+            "attributes": i.attributes_json,
             "url": i.url,
             "node": i.node,
             "submitter": i.submitter,

@@ -56,7 +56,7 @@ def main() -> None:
                     scheme.generate(),
                     True,
                     f"urn:bench:{n}",
-                    attributes,
+                    json.dumps(attributes),
                     f"https://example.org/{n}",
                 )
             )

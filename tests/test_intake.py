@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from organiser.identifiers import DoiScheme, normalise_doi
-from organiser.intake import WRITABLE, InputError, Options, read
+from organiser.intake import WRITABLE, InputError, Options, read, read_all
 from organiser.sources import Limits, SourceError, expand, load
 
 from conftest import DATA, MINIMAL
@@ -140,3 +140,29 @@ def test_generated_dois_follow_the_scheme() -> None:
         d.startswith("10.5072/pds.") and len(d) == len("10.5072/pds.xxxx-xxxx") for d in dois
     )
     assert not any(set(d[12:]) & set("ilou") for d in dois)
+
+
+def test_reading_on_all_cpus_gives_what_reading_serially_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = [p for p in sorted((DATA / "pds4").iterdir()) if b"<doi>" not in p.read_bytes()][:12]
+    for n, path in enumerate(labels):
+        (tmp_path / f"{n:02d}_{path.name}").write_bytes(path.read_bytes())
+    (tmp_path / "99_bad.xml").write_text("<oops")
+    options = Options(DoiScheme("10.5072"), node="sbn")
+    with pytest.raises(InputError) as serial:
+        read_all([str(tmp_path)], options)
+    monkeypatch.setattr("organiser.intake.PARALLEL_FROM", 2)
+    with pytest.raises(InputError) as parallel:
+        read_all([str(tmp_path)], options)
+    assert parallel.value.errors == serial.value.errors
+    assert [e.split(":")[0] for e in serial.value.errors][-1].endswith("99_bad.xml")
+    (tmp_path / "99_bad.xml").unlink()
+    monkeypatch.setattr("organiser.intake.PARALLEL_FROM", 10**9)
+    expected = read_all([str(tmp_path)], options)
+    monkeypatch.setattr("organiser.intake.PARALLEL_FROM", 2)
+    got = read_all([str(tmp_path)], options)
+    assert len(got) == 12
+    assert [(m.source, m.identifier, m.attributes) for m in got] == [
+        (m.source, m.identifier, m.attributes) for m in expected
+    ]

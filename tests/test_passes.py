@@ -26,7 +26,7 @@ def _organiser(standin: StandinServer, sleeps: list[float], **settings: object) 
 
 def test_retry_after_is_honoured_and_failures_wait(standin: StandinServer, tmp_path: Path) -> None:
     open_database(f"sqlite:///{tmp_path / 'o.db'}")
-    store.insert_new([store.NewRecord("10.5072/ra-0001", True, "urn:t:1", {}, None)], "t", NOW)
+    store.insert_new([store.NewRecord("10.5072/ra-0001", True, "urn:t:1", "{}", None)], "t", NOW)
     standin.datacite.set_faults(Faults(rate_limit_rate=1.0, retry_after=17))
     sleeps: list[float] = []
     result = _organiser(

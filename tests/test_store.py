@@ -37,7 +37,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _new(count: int) -> list[Record]:
     items = [
-        store.NewRecord(f"10.5072/t-{n:04d}", True, f"urn:t:{n}", {"titles": []}, None)
+        store.NewRecord(f"10.5072/t-{n:04d}", True, f"urn:t:{n}", '{"titles": []}', None)
         for n in range(count)
     ]
     return store.insert_new(items, "test", NOW)
@@ -117,8 +117,8 @@ def test_failed_records_wait_and_dead_runs_release_their_claims(db: str) -> None
 def test_a_refused_batch_writes_nothing(db: str) -> None:
     _new(1)
     items = [
-        store.NewRecord("10.5072/new-1", True, "urn:t:new", {}, None, source="a.json"),
-        store.NewRecord("10.5072/new-2", True, "urn:t:0", {}, None, source="b.json"),
+        store.NewRecord("10.5072/new-1", True, "urn:t:new", "{}", None, source="a.json"),
+        store.NewRecord("10.5072/new-2", True, "urn:t:0", "{}", None, source="b.json"),
     ]
     with pytest.raises(store.RecordError, match=r"^b\.json: identifier urn:t:0 already has DOI"):
         store.insert_new(items, "test", NOW)
