@@ -34,7 +34,7 @@ class Record(BaseModel):
     doi_generated = pw.BooleanField(default=True)  # chosen here, so a fresh suffix is allowed
     identifier = pw.CharField(index=True)  # the repository's own id, e.g. a PDS LIDVID
     lid = pw.CharField(null=True, index=True)  # identifier without "::version" (since v2)
-    title = pw.TextField(null=True, index=True)  # first title, for duplicate checks (since v2)
+    title = pw.TextField(null=True, index=True)  # first title (500 chars), duplicate checks; v2
     status = pw.CharField(index=True)
     prior_status = pw.CharField(null=True)  # update: state to return to; delete: state left
     remote_state = pw.CharField(null=True)  # draft / registered / findable as DataCite last said
@@ -114,11 +114,17 @@ def lid_of(identifier: str) -> str:
     return identifier.split("::", 1)[0]
 
 
+#: Titles are kept (and compared) up to this many characters: enough to tell titles apart,
+#: and short enough for a PostgreSQL index entry (at most about 2,700 bytes).
+TITLE_KEY_LENGTH = 500
+
+
 def title_of(attributes: dict) -> str | None:
-    """Give the first title in DataCite ``attributes``, if any."""
+    """Give the first title in DataCite ``attributes`` (its first 500 characters), if any."""
     titles = attributes.get("titles") or []
     first = titles[0] if titles else None
-    return first.get("title") if isinstance(first, dict) else None
+    title = first.get("title") if isinstance(first, dict) else None
+    return title[:TITLE_KEY_LENGTH] if isinstance(title, str) else None
 
 
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the

@@ -3,7 +3,10 @@ PostgreSQL when ORGANISER_TEST_POSTGRES_URL names a throw-away database."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import string
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from organiser import claims, store
-from organiser.db import History, Record, database_proxy, open_database
+from organiser.db import TITLE_KEY_LENGTH, History, Record, database_proxy, open_database, title_of
 from organiser.states import Action, State
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
@@ -123,3 +126,16 @@ def test_a_refused_batch_writes_nothing(db: str) -> None:
     with pytest.raises(store.RecordError, match=r"^b\.json: identifier urn:t:0 already has DOI"):
         store.insert_new(items, "test", NOW)
     assert Record.select().count() == 1 and History.select().count() == 1
+
+
+def test_a_very_long_title_is_stored_for_duplicate_checks(db: str) -> None:
+    # 6,000 characters that do not compress: too long for a PostgreSQL index entry
+    title = "".join(random.Random(7).choices(string.ascii_letters + " ", k=6000))
+    attributes = json.dumps({"titles": [{"title": title}]})
+    new = store.NewRecord(
+        "10.5072/long", True, "urn:t:long", attributes, None, title=title_of(json.loads(attributes))
+    )
+    [record] = store.insert_new([new], "test", NOW)
+    stored = Record.get_by_id(record.id)
+    assert stored.title == title[:TITLE_KEY_LENGTH]
+    assert list(store.live_records(Record.title, [stored.title])) == [stored.title]
