@@ -17,7 +17,6 @@ from typing import Any
 
 import jsonschema_rs
 
-SCHEMA = "DataCite Metadata Schema 4.5 (datacite package: schemas/datacite-v4.5.json)"
 KERNEL4 = "http://datacite.org/schema/kernel-4"
 
 
