@@ -1,6 +1,6 @@
 """``python -m organiser``: the same as the ``organiser`` command."""
 
-from organiser.cli import main
+from organiser.commands.main import main
 
 if __name__ == "__main__":
     main()

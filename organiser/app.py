@@ -1,44 +1,36 @@
-"""Wiring: configuration → database, DataCite client and organiser, built once per command."""
+"""The composition root: configuration → database, run lock, DataCite client, mailer, clock.
+
+Built once per command (or kept by the daemon and re-read on SIGHUP). Every effect has its
+seam here, so tests point them at real local servers.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-
-import structlog
+from pathlib import Path
 
 from organiser import config as config_module
-from organiser import intake, pds4
-from organiser.datacite import DataCiteClient
-from organiser.db import open_database
-from organiser.identifiers import DoiScheme
-from organiser.passes import Organiser, Settings
-from organiser.sources import Limits
+from organiser import intake
+from organiser.datacite.client import DataCiteClient
+from organiser.domain.identifiers import DoiScheme
+from organiser.engine.passes import Observer, Organiser, Settings
+from organiser.engine.stop import StopFlag
+from organiser.intake.formats import pds4
+from organiser.intake.sources import Limits
+from organiser.lock import RunLock
+from organiser.notify.mailer import Mailer, MailSettings
+from organiser.storage.database import open_database
+
+#: How long opening the database waits for a running organiser before a schema upgrade.
+UPGRADE_WAIT = 60.0
 
 
 def utcnow() -> datetime:
     """Give the current time as naive UTC, the form the database stores."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def setup_logging(quiet: bool, verbose: bool) -> None:
-    """Send structlog's diagnostics to stderr: errors only with ``quiet``, info with
-    ``verbose``, warnings otherwise."""
-    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
-    )
 
 
 class App:
@@ -47,7 +39,10 @@ class App:
     def __init__(self, config_path: str | None, environ: Mapping[str, str] | None = None) -> None:
         self.config_path = config_path
         self.environ = os.environ if environ is None else environ
+        self.host = socket.gethostname()
+        self.clock = utcnow
         self._config: config_module.Config | None = None
+        self._lock: RunLock | None = None
         self._db_open = False
 
     @property
@@ -57,15 +52,46 @@ class App:
             self._config = config_module.load(self.config_path, self.environ)
         return self._config
 
+    def reload(self) -> config_module.Config:
+        """Read the configuration again; keep the old one (and raise ``ConfigError``) if the
+        new one is broken. The database stays the one opened first."""
+        self._config = config_module.load(self.config_path, self.environ)
+        return self._config
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the run lock (and a crash's traceback) go."""
+        configured = self.config["organiser"]["state_dir"]
+        if configured:
+            return Path(configured)
+        if self.environ.get("STATE_DIRECTORY"):  # systemd's StateDirectory=
+            return Path(self.environ["STATE_DIRECTORY"].split(":")[0])
+        return Path("~/.local/state/organiser").expanduser()
+
+    @property
+    def run_lock(self) -> RunLock:
+        """The host's lock for runs over this database."""
+        if self._lock is None:
+            url = self.config["database"]["url"]
+            if url.startswith("sqlite:///"):
+                url = "sqlite:///" + str(Path(url[len("sqlite:///") :]).expanduser().resolve())
+            self._lock = RunLock(self.state_dir, url)
+        return self._lock
+
     def open_db(self) -> None:
-        """Open (and upgrade) the configured database. Raises ``DatabaseError``."""
+        """Open (and, under the run lock, upgrade) the configured database. Raises
+        ``DatabaseError``, ``DatabaseUnavailable`` or ``LockHeld``."""
         if not self._db_open:
-            open_database(self.config["database"]["url"])
+            open_database(
+                self.config["database"]["url"],
+                upgrade_lock=lambda: self.run_lock.held_for(UPGRADE_WAIT),
+            )
             self._db_open = True
 
     @property
     def scheme(self) -> DoiScheme:
-        dc = self.config["datacite"]
+        """How this repository's DOIs look. Raises ``ConfigError`` without a prefix."""
+        dc = self.config.require("datacite", "prefix")
         return DoiScheme(
             dc["prefix"], dc["namespace_separator"], dc["suffix_pattern"], dc["suffix_alphabet"]
         )
@@ -84,18 +110,21 @@ class App:
         limits = Limits(cfg["max_bytes"], cfg["url_timeout"], cfg["max_redirects"])
         return intake.Options(self.scheme, crosswalk, node, limits)
 
-    def organiser(self, actor: str) -> Organiser:
-        """Give an organiser for this configuration, its database open."""
-        dc, org = self.config["datacite"], self.config["organiser"]
-        self.open_db()
-        client = DataCiteClient(
+    def client(self) -> DataCiteClient:
+        """Give a DataCite client. Raises ``ConfigError`` without an account."""
+        dc = self.config.require("datacite", "username", "password", "prefix")
+        return DataCiteClient(
             dc["url"],
             dc["username"],
             dc["password"],
             connect_timeout=dc["connect_timeout"],
             timeout=dc["timeout"],
         )
-        settings = Settings(
+
+    def settings(self) -> Settings:
+        """Give the pass settings from ``[datacite]`` and ``[organiser]``."""
+        dc, org = self.config["datacite"], self.config["organiser"]
+        return Settings(
             batch_size=org["batch_size"],
             claim_for=timedelta(seconds=org["claim_timeout"]),
             retries=dc["retries"],
@@ -105,4 +134,28 @@ class App:
             max_retry_delay=timedelta(seconds=org["max_retry_delay"]),
             outage_threshold=org["outage_threshold"],
         )
-        return Organiser(client, self.scheme, settings, actor, utcnow)
+
+    def organiser(
+        self, actor: str, stop: StopFlag | None = None, observer: Observer | None = None
+    ) -> Organiser:
+        """Give an organiser for this configuration, its database open."""
+        client = self.client()
+        self.open_db()
+        return Organiser(client, self.scheme, self.settings(), actor, self.clock, stop, observer)
+
+    def mailer(self) -> Mailer | None:
+        """Give the alert mailer, or None when ``[email] smtp_host`` is not set."""
+        mail = self.config["email"]
+        if not mail["smtp_host"]:
+            return None
+        return Mailer(
+            MailSettings(
+                host=mail["smtp_host"],
+                port=mail["smtp_port"],
+                security=mail["security"],
+                username=mail["username"],
+                password=mail["password"],
+                sender=mail["sender"],
+                timeout=mail["timeout"],
+            )
+        )

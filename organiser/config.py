@@ -1,22 +1,29 @@
 """Configuration: one schema drives the defaults, validation, environment overrides and docs.
 
 Sources, later ones winning: the schema defaults, the user's INI file (``--config`` or
-``ORGANISER_CONFIG``), then environment variables ``ORGANISER_<SECTION>_<KEY>`` (meant for
-secrets such as ``ORGANISER_DATACITE_PASSWORD``).
+``ORGANISER_CONFIG``), systemd credentials (a file ``<section>_<key>`` in
+``$CREDENTIALS_DIRECTORY``, e.g. ``datacite_password``), then environment variables
+``ORGANISER_<SECTION>_<KEY>`` (e.g. ``ORGANISER_DATACITE_PASSWORD``).
 """
 
 from __future__ import annotations
 
 import configparser
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+
+from organiser.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A missing, malformed or invalid configuration value; the message names section and key."""
 
 
@@ -55,28 +62,84 @@ def _matching(regex: str, rule: str) -> Callable[[str], str]:
     return parse
 
 
+DAY, YEAR = 86400, 365 * 86400
 _prefix = _matching(r"10\.\d{4,9}", "must be a DOI prefix such as 10.5072")
 _pattern = _matching(
     r"[x-]*x[x-]*", "must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx"
 )
 
 
-def _number(convert: Callable[[str], float], minimum: float, rule: str) -> Callable[[str], Any]:
-    """Give a parser for numbers of type ``convert`` that are at least ``minimum``."""
+def _number(
+    convert: Callable[[str], float], minimum: float, maximum: float, unit: str = ""
+) -> Callable[[str], Any]:
+    """Give a parser for finite numbers of type ``convert`` from ``minimum`` to ``maximum``."""
+    rule = f"must be a number from {minimum:g} to {maximum:g}{unit}"
+    if convert is int:
+        rule = f"must be a whole number from {minimum:g} to {maximum:g}{unit}"
 
     def parse(value: str) -> float:
-        number = convert(value)
-        if number < minimum:
+        try:
+            number = convert(value.strip())
+        except ValueError:
+            raise ValueError(f"is not a number: it {rule}") from None
+        if not math.isfinite(number) or not minimum <= number <= maximum:
             raise ValueError(rule)
         return number
 
     return parse
 
 
-_positive_float = _number(float, 1e-9, "must be greater than 0")
-_non_negative_float = _number(float, 0, "must be 0 or more")
-_positive_int = _number(int, 1, "must be a whole number of at least 1")
-_non_negative_int = _number(int, 0, "must be a whole number, 0 or more")
+def _base_url(value: str) -> str:
+    value = _url(value)
+    parts = urlsplit(value)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            "must be the API's base URL, without a path or query "
+            "(e.g. https://api.datacite.org, not .../dois)"
+        )
+    return value
+
+
+def _cron(value: str) -> str:
+    value = " ".join(value.split())
+    if value.lower() in ("", "off", "none"):
+        return ""
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f"is not a crontab expression (minute hour day month weekday): {exc}"
+        ) from None
+    return value
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _addresses(value: str) -> tuple[str, ...]:
+    found = tuple(a.strip() for a in value.replace(";", ",").split(",") if a.strip())
+    for address in found:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ValueError(f"{address!r} is not an email address")
+    return found
+
+
+def _address(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def _path(value: str) -> str:
+    return str(Path(value.strip()).expanduser()) if value.strip() else ""
 
 
 def _alphabet(value: str) -> str:
@@ -127,7 +190,11 @@ def _template(value: str) -> str:
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "datacite": {
-        "url": Key(_url, "https://api.test.datacite.org", "DataCite REST API base URL."),
+        "url": Key(
+            _base_url,
+            "https://api.test.datacite.org",
+            "DataCite REST API base URL, no path (production: https://api.datacite.org).",
+        ),
         "username": Key(_text, None, "Repository account (client id), e.g. DEMO.ORGANISER."),
         "password": Key(
             _text, None, "Repository password; prefer ORGANISER_DATACITE_PASSWORD.", secret=True
@@ -142,14 +209,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "0123456789abcdefghjkmnpqrstvwxyz",
             "Characters of generated suffixes (default: Crockford base32, no i l o u).",
         ),
-        "connect_timeout": Key(_positive_float, "10", "Seconds to wait for a connection."),
-        "timeout": Key(_positive_float, "60", "Seconds to wait for an answer (read timeout)."),
-        "retries": Key(_positive_int, "5", "Tries per request before a transient failure counts."),
+        "connect_timeout": Key(_number(float, 0.1, 600), "10", "Seconds to wait for a connection."),
+        "timeout": Key(
+            _number(float, 0.1, 3600), "60", "Seconds to wait for an answer (read timeout)."
+        ),
+        "retries": Key(
+            _number(int, 1, 20), "5", "Tries per request before a transient failure counts."
+        ),
         "backoff": Key(
-            _non_negative_float, "1", "First wait between tries, seconds; doubles, with jitter."
+            _number(float, 0, 600), "1", "First wait between tries, seconds; doubles, with jitter."
         ),
         "max_backoff": Key(
-            _non_negative_float, "120", "Longest wait between tries, including Retry-After."
+            _number(float, 0, 3600), "120", "Longest wait between tries, including Retry-After."
         ),
     },
     "database": {
@@ -179,39 +250,130 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "A new version of an identifier that has a DOI gets '<first DOI>.<n>' (DSpace's "
             "versioned DOIs) instead of being refused.",
         ),
-        "max_bytes": Key(_positive_int, "10485760", "Largest metadata file or URL body, bytes."),
-        "url_timeout": Key(_positive_float, "30", "Seconds to wait for a metadata URL."),
-        "max_redirects": Key(_non_negative_int, "5", "Redirects followed for a metadata URL."),
+        "max_bytes": Key(
+            _number(int, 1, 2**30), "10485760", "Largest metadata file or URL body, bytes."
+        ),
+        "url_timeout": Key(_number(float, 1, 600), "30", "Seconds to wait for a metadata URL."),
+        "max_redirects": Key(_number(int, 0, 30), "5", "Redirects followed for a metadata URL."),
     },
     "organiser": {
-        "batch_size": Key(_positive_int, "100", "Records claimed at a time by a pass."),
+        "state_dir": Key(
+            _path,
+            "",
+            "Where the run lock lives; empty: $STATE_DIRECTORY (systemd), else "
+            "~/.local/state/organiser.",
+        ),
+        "batch_size": Key(_number(int, 1, 10000), "100", "Records claimed at a time by a pass."),
         "claim_timeout": Key(
-            _positive_float, "900", "Seconds a claim lasts; a killed run's claims expire then."
+            _number(float, 60, 7 * DAY),
+            "900",
+            "Seconds a claim lasts; a killed run's claims expire then.",
         ),
         "retry_delay": Key(
-            _non_negative_float,
+            _number(float, 0, 7 * DAY),
             "300",
             "Seconds before a record that failed transiently is tried again; doubles per attempt.",
         ),
-        "max_retry_delay": Key(_non_negative_float, "86400", "Longest delay between record tries."),
+        "max_retry_delay": Key(
+            _number(float, 0, YEAR), "86400", "Longest delay between record tries."
+        ),
         "outage_threshold": Key(
-            _positive_int,
+            _number(int, 1, 1000),
             "3",
             "Consecutive records failing transiently that mean DataCite is unreachable.",
         ),
+    },
+    "scheduler": {
+        "cron": Key(
+            _cron,
+            "*/15 * * * *",
+            "When 'organiser daemon' runs the passes: a crontab expression in UTC "
+            "(minute hour day month weekday).",
+        ),
+        "run_at_start": Key(
+            _boolean, "true", "The daemon also runs the passes once as soon as it starts."
+        ),
+        "misfire_grace_time": Key(
+            _number(int, 1, DAY),
+            "600",
+            "Seconds a run may start late (after a long run or a suspend) instead of being "
+            "skipped; missed runs are folded into one.",
+        ),
+    },
+    "email": {
+        "smtp_host": Key(_any, "", "SMTP server for alerts; empty: no email is sent."),
+        "smtp_port": Key(
+            _number(int, 0, 65535), "0", "SMTP port; 0: 465 for ssl, 587 for starttls, 25 else."
+        ),
+        "security": Key(_choice("starttls", "ssl", "none"), "starttls", "starttls, ssl or none."),
+        "username": Key(_any, "", "SMTP login; empty: no login."),
+        "password": Key(
+            _any, "", "SMTP password; prefer ORGANISER_EMAIL_PASSWORD or a credential.", secret=True
+        ),
+        "sender": Key(_address, "", "From address of alerts (required when smtp_host is set)."),
+        "recipients": Key(_addresses, "", "Operators who get the alerts, comma-separated."),
+        "notify_submitters": Key(
+            _boolean, "false", "Also mail each submitter the failures of their own records."
+        ),
+        "timeout": Key(_number(float, 1, 600), "30", "Seconds to wait for the SMTP server."),
+    },
+    "logging": {
+        "level": Key(
+            _choice("auto", "debug", "info", "warning", "error"),
+            "auto",
+            "auto: info under systemd and in the daemon (one line per record), warning "
+            "otherwise; -v and -q override it.",
+        ),
+        "format": Key(
+            _choice("auto", "console", "json"),
+            "auto",
+            "auto: json under systemd (JOURNAL_STREAM set), readable text otherwise.",
+        ),
+        "file": Key(_path, "", "Also append JSON log lines to this file (tracebacks go here)."),
     },
 }
 
 
 @dataclass(frozen=True)
 class Config:
-    """Validated configuration: ``config["datacite"]["prefix"]`` style access, already parsed."""
+    """Validated configuration: ``config["datacite"]["prefix"]`` style access, already parsed.
+
+    A required key that is not set reads as ``None``; :meth:`require` raises for it, so that
+    commands which only read the database need no DataCite account.
+    """
 
     values: Mapping[str, Mapping[str, Any]]
     source: str
+    missing: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def __getitem__(self, section: str) -> Mapping[str, Any]:
         return self.values[section]
+
+    def require(self, section: str, *keys: str) -> Mapping[str, Any]:
+        """Give ``section``, raising :class:`ConfigError` if one of ``keys`` is not set."""
+        for key in keys:
+            if (section, key) in self.missing:
+                raise ConfigError(self.missing[section, key])
+        return self.values[section]
+
+    def secrets(self) -> list[str]:
+        """Give the secret values set (passwords, the database URL's password): what must
+        never appear in logs, history or mail."""
+        found = [
+            str(self.values[section][key])
+            for section, keys in SCHEMA.items()
+            for key, spec in keys.items()
+            if spec.secret and self.values[section].get(key)
+        ]
+        url = str(self.values["database"]["url"])
+        creds = url.partition("://")[2].rpartition("@")[0]
+        if ":" in creds:
+            found.append(creds.split(":", 1)[1])
+        datacite_url = str(self.values["datacite"]["url"])
+        creds = datacite_url.partition("://")[2].rpartition("@")[0]
+        if ":" in creds:
+            found.append(creds.split(":", 1)[1])
+        return [secret for secret in found if len(secret) >= 3]
 
 
 def env_name(section: str, key: str) -> str:
@@ -219,10 +381,18 @@ def env_name(section: str, key: str) -> str:
     return f"ORGANISER_{section}_{key}".upper()
 
 
-def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
-    """Give the validated configuration from ``path`` (or none) and ``environ``.
+def credential_name(section: str, key: str) -> str:
+    """Give the systemd credential (file in ``$CREDENTIALS_DIRECTORY``) for ``[section] key``."""
+    return f"{section}_{key}"
 
-    Raises :class:`ConfigError` naming the file, section and key of the first problem.
+
+def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
+    """Give the validated configuration from ``path`` (or none), systemd credentials and
+    ``environ``.
+
+    Raises :class:`ConfigError` naming the file (or variable), section and key of the first
+    problem. Required keys that are not set are not an error here (see
+    :meth:`Config.require`).
     """
     parser = configparser.ConfigParser(interpolation=None)
     source = "defaults"  # what the values came from, for `config check`
@@ -244,28 +414,47 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             for key in parser[section]:
                 if key not in SCHEMA[section]:
                     raise ConfigError(f"{source}: [{section}] {key}: unknown key")
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
     values: dict[str, dict[str, Any]] = {}
+    missing: dict[tuple[str, str], str] = {}
     for section, keys in SCHEMA.items():
         values[section] = {}
         for key, spec in keys.items():
             raw, origin = spec.default, "default"
             if parser.has_option(section, key):
                 raw, origin = parser.get(section, key), source
+            if credentials:
+                credential = Path(credentials) / credential_name(section, key)
+                if credential.is_file():
+                    try:
+                        raw = credential.read_text(encoding="utf-8").rstrip("\r\n")
+                    except (OSError, UnicodeDecodeError) as exc:
+                        raise ConfigError(f"{credential}: cannot read: {exc}") from None
+                    origin = f"credential {credential_name(section, key)}"
             if env_name(section, key) in environ:
                 raw, origin = environ[env_name(section, key)], env_name(section, key)
             where = f"{origin}: [{section}] {key}"
             if raw is None:
                 where = source if path is not None else "no --config or ORGANISER_CONFIG"
-                raise ConfigError(
+                missing[section, key] = (
                     f"{where}: [{section}] {key}: missing (required; or set "
                     f"{env_name(section, key)})"
                 )
+                values[section][key] = None
+                continue
             try:
                 values[section][key] = spec.parse(raw)
             except ValueError as exc:
                 shown = "***" if spec.secret else repr(raw)
                 raise ConfigError(f"{where}: {shown} {_reason(exc)}") from None
-    return Config(values, source)
+    email = values["email"]
+    if email["smtp_host"] and not email["sender"]:
+        raise ConfigError(f"{source}: [email] sender: missing (required when smtp_host is set)")
+    if email["smtp_host"] and not email["recipients"] and not email["notify_submitters"]:
+        raise ConfigError(
+            f"{source}: [email] recipients: missing (smtp_host is set, but nobody would get mail)"
+        )
+    return Config(values, source, missing)
 
 
 def _reason(exc: ValueError) -> str:
@@ -280,7 +469,9 @@ def example_ini() -> str:
     lines = [
         "# organiser configuration. Every key is shown with its default;",
         "# keys marked (required) have none. Any key can also be set in the",
-        "# environment as ORGANISER_<SECTION>_<KEY>, e.g. ORGANISER_DATACITE_PASSWORD.",
+        "# environment as ORGANISER_<SECTION>_<KEY>, e.g. ORGANISER_DATACITE_PASSWORD,",
+        "# or, under systemd, as a credential file <section>_<key> in $CREDENTIALS_DIRECTORY",
+        "# (LoadCredential=datacite_password:/etc/organiser/datacite_password).",
     ]
     for section, keys in SCHEMA.items():
         lines += ["", f"[{section}]"]

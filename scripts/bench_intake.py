@@ -18,12 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from organiser import intake, marking, safexml
+from organiser import intake
+from organiser.actions import mark as marking
 from organiser.app import utcnow
-from organiser.db import open_database
-from organiser.identifiers import DoiScheme
-from organiser.pds4 import Crosswalk, crosswalk
-from organiser.validate import schema_errors
+from organiser.domain.identifiers import DoiScheme
+from organiser.intake import safexml
+from organiser.intake.formats.pds4 import Crosswalk, crosswalk
+from organiser.intake.validate import schema_errors
+from organiser.storage.database import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [

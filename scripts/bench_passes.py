@@ -13,19 +13,20 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import logging
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from organiser import store
-from organiser.app import setup_logging
-from organiser.datacite import DataCiteClient
-from organiser.db import open_database
-from organiser.identifiers import DoiScheme
-from organiser.passes import Organiser, Settings
+from organiser import logs
+from organiser.datacite.client import DataCiteClient
+from organiser.domain.identifiers import DoiScheme
+from organiser.domain.states import Action
+from organiser.engine.passes import Organiser, Settings
 from organiser.standin import DataCite, Faults, StandinServer
-from organiser.states import Action
+from organiser.storage import records as store
+from organiser.storage.database import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "tests" / "data" / "datacite" / "draft_insight_cameras.json"
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("records", nargs="?", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.0, help="stand-in delay per request")
     args = parser.parse_args()
-    setup_logging(quiet=True, verbose=False)
+    logs.setup(logging.ERROR)
 
     server = StandinServer(DataCite({"BENCH": ("pw", ["10.5072"])})).start()
     server.datacite.set_faults(Faults(latency=args.latency))

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from organiser.db import History, Record, open_database
 from organiser.standin import DataCite, Faults, StandinServer
+from organiser.storage.database import open_database
+from organiser.storage.models import History, Record
 
 DATA = Path(__file__).parent / "data"
 USER, PASSWORD, PREFIX = "DEMO.ORGANISER", "standin-secret-4711", "10.5072"

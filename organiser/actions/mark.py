@@ -1,0 +1,266 @@
+"""Intake actions: mark records for the passes. Nothing here talks to DataCite.
+
+Each action checks all of its input against the database first (in bulk), reports every
+problem, and only then writes, in one transaction: bad input leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from organiser import intake
+from organiser.domain.identifiers import DoiScheme
+from organiser.domain.states import Action, State, Step
+from organiser.storage import records as store
+from organiser.storage.models import Record, database_proxy
+
+VERSION_RELATIONS = ("IsNewVersionOf", "IsPreviousVersionOf")
+
+
+@dataclass
+class Plan:
+    """What ``reserve`` will write: new records, and earlier versions that get a relation."""
+
+    new: list[store.NewRecord] = field(default_factory=list)
+    relate: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def plan_reserve(
+    items: Sequence[intake.Metadata],
+    scheme: DoiScheme,
+    node: str | None,
+    submitter: str | None,
+    versioned: bool,
+    force: bool,
+) -> Plan:
+    """Decide DOIs and check ``items`` against the database and each other.
+
+    Raises :class:`store.RecordError` listing every problem (one per line); duplicate titles
+    are problems unless ``force``.
+    """
+    errors: list[str] = []
+    plan = Plan()
+    by_identifier = store.live_records(Record.identifier, [i.identifier for i in items])
+    by_lid = store.live_records(Record.lid, [i.lid for i in items])
+    by_title = store.live_records(Record.title, [i.title for i in items if i.title])
+    taken = store.existing_dois([i.doi for i in items if i.doi])
+    first_source: dict[str, str] = {}
+    title_lids: dict[str, str] = {}
+    chosen: set[str] = set()
+    generated_dois: list[str] = []
+    for item in items:
+        if item.lid in first_source:
+            errors.append(
+                f"{item.source}: {item.lid} is also in {first_source[item.lid]}; "
+                "reserve one version at a time"
+            )
+            continue
+        first_source[item.lid] = item.source
+        attributes_json, doi, generated = item.attributes_json, item.doi, item.doi is None
+        if item.identifier in by_identifier:
+            held = by_identifier[item.identifier][0]
+            errors.append(
+                f"{item.source}: {item.identifier} already has DOI {held.doi} "
+                f"({held.status}); use 'organiser update' to change its metadata"
+            )
+            continue
+        versions = by_lid.get(item.lid, [])
+        if versions and not versioned:
+            latest = versions[-1]
+            errors.append(
+                f"{item.source}: {item.lid} already has DOI {latest.doi} (as "
+                f"{latest.identifier}); run 'organiser update {latest.doi} "
+                f"{item.source}' for the new version, or set versioned_dois"
+            )
+            continue
+        if versions:
+            doi, generated = _next_version_doi(versions[0].doi, len(versions) + 1), False
+            linkable = [v for v in versions if v.status != State.TO_BE_DELETED]
+            if linkable:
+                latest = linkable[-1]
+                related = _related(item.attributes, latest.doi, "IsNewVersionOf")
+                attributes_json = json.dumps(related, ensure_ascii=False)
+                plan.relate.append(
+                    (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
+                )
+        elif doi is not None and doi in taken:
+            errors.append(f"{item.source}: DOI {doi} is already in the database")
+            continue
+        for other in by_title.get(item.title or "", []):
+            if other.lid != item.lid:
+                plan.warnings.append(
+                    f"{item.source}: title {item.title!r} is already used by "
+                    f"{other.identifier} ({other.doi})"
+                )
+        if item.title and title_lids.setdefault(item.title, item.lid) != item.lid:
+            plan.warnings.append(
+                f"{item.source}: title {item.title!r} is used twice in this "
+                "batch for different identifiers"
+            )
+        if doi is None:
+            doi = _fresh(scheme, chosen)
+            generated_dois.append(doi)
+        if doi in chosen:
+            errors.append(f"{item.source}: DOI {doi} is used twice in this batch")
+            continue
+        chosen.add(doi)
+        plan.new.append(
+            store.NewRecord(
+                doi,
+                generated,
+                item.identifier,
+                attributes_json,
+                item.url,
+                node,
+                submitter,
+                item.source,
+                item.title,
+            )
+        )
+    _regenerate_taken(plan, scheme, chosen, set(generated_dois))
+    if plan.warnings and not force:
+        errors += [f"{w}; refused (--force reserves it anyway)" for w in plan.warnings]
+    if errors:
+        raise store.RecordError("\n".join(errors))
+    return plan
+
+
+def _next_version_doi(first: str, number: int) -> str:
+    """Give ``<first>.<n>`` for the lowest n from ``number`` that no record (deleted ones
+    included: DOIs are never reused) holds."""
+    while True:
+        candidates = [f"{first}.{n}" for n in range(number, number + 20)]
+        taken = store.existing_dois(candidates)
+        free = [doi for doi in candidates if doi not in taken]
+        if free:
+            return free[0]
+        number += 20
+
+
+def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
+    while True:
+        doi = scheme.generate()
+        if doi not in chosen:
+            return doi
+
+
+def _regenerate_taken(plan: Plan, scheme: DoiScheme, chosen: set[str], generated: set[str]) -> None:
+    """Give a new suffix to generated DOIs the database already holds (checked in bulk)."""
+    while taken := store.existing_dois(generated):
+        generated = set()
+        for n, new in enumerate(plan.new):
+            if new.doi in taken:
+                doi = _fresh(scheme, chosen)
+                chosen.add(doi)
+                generated.add(doi)
+                plan.new[n] = replace(new, doi=doi)
+
+
+def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, Any]:
+    """Give a copy of ``attributes`` that also relates to ``doi`` by ``relation``."""
+    attributes = copy.deepcopy(attributes)
+    related = attributes.setdefault("relatedIdentifiers", [])
+    entry = {"relatedIdentifier": doi, "relatedIdentifierType": "DOI", "relationType": relation}
+    if entry not in related:
+        related.append(entry)
+    return attributes
+
+
+def reserve(plan: Plan, actor: str, now: datetime) -> list[Record]:
+    """Write ``plan`` in one transaction: the new records, and an update mark on each earlier
+    version that now points at its successor. Give the new records."""
+    with database_proxy.atomic():
+        records = store.insert_new(plan.new, actor, now)
+        for earlier, attributes in plan.relate:
+            store.mark(earlier, Action.MARK_UPDATE, actor, now, attributes, earlier.url)
+    return records
+
+
+def mark_all(
+    refs: Sequence[str], action: Action, actor: str, now: datetime
+) -> list[tuple[Record, Step]]:
+    """Apply ``action`` to every record named in ``refs``, all or nothing; give what happened.
+
+    Raises :class:`store.RecordError` for an unknown record or an invalid transition.
+    """
+    records = [store.find(ref) for ref in refs]
+    with database_proxy.atomic():
+        return [(record, store.mark(record, action, actor, now)) for record in records]
+
+
+def update(
+    ref: str | None,
+    source: str,
+    options: intake.Options,
+    versioned: bool,
+    actor: str,
+    now: datetime,
+) -> tuple[Record, Step]:
+    """Give a record new metadata from the single record in ``source``.
+
+    The record is ``ref``, or else found by the source's DOI, identifier, or (for a new
+    version of a PDS4 product) its LID. Earlier LIDVIDs and version relations are kept.
+    Raises :class:`intake.InputError` or :class:`store.RecordError`.
+    """
+    record = store.find(ref) if ref else None
+    if options.node is None and record is None:
+        # the record (and so its node) is named by the label itself: find it, then read again
+        probe = _one(source, replace(options, node=next(iter(options.crosswalk.nodes))))
+        record = _record_for(probe)
+    node = options.node or (record.node if record is not None else None)
+    item = _one(source, replace(options, node=node))
+    record = record or _record_for(item)
+    if item.doi is not None and item.doi != record.doi:
+        raise intake.InputError(f"{source}: names DOI {item.doi}, but the record is {record.doi}")
+    if item.lid != record.lid:
+        raise intake.InputError(
+            f"{source}: describes {item.identifier}, but {record.doi} is {record.identifier}"
+        )
+    if item.identifier != record.identifier and versioned:
+        raise intake.InputError(
+            f"{source}: {item.identifier} is a new version and "
+            "versioned_dois is on: reserve it to give it its own DOI"
+        )
+    attributes = _carry_over(store.attributes_of(record), item.attributes)
+    step = store.mark(record, Action.MARK_UPDATE, actor, now, attributes, item.url, item.identifier)
+    return record, step
+
+
+def _one(source: str, options: intake.Options) -> intake.Metadata:
+    items = intake.read_all([source], options)
+    if len(items) != 1:
+        raise intake.InputError(f"{source}: holds {len(items)} records; update takes one")
+    return items[0]
+
+
+def _record_for(item: intake.Metadata) -> Record:
+    if item.doi is not None:
+        return store.find(item.doi)
+    for column, value in ((Record.identifier, item.identifier), (Record.lid, item.lid)):
+        found = store.live_records(column, [value]).get(value)
+        if found:
+            return found[-1]
+    raise store.RecordError(
+        f"{item.source}: no record for {item.identifier} or any version "
+        "of it; name the record (organiser update ID SOURCE) or reserve it"
+    )
+
+
+def _carry_over(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Give ``new`` keeping ``old``'s earlier identifiers and version relations."""
+    new = copy.deepcopy(new)
+    identifiers = new.setdefault("identifiers", [])
+    for entry in old.get("identifiers") or []:
+        if entry not in identifiers and entry.get("identifierType") == "PDS4 LIDVID":
+            identifiers.append(entry)
+    related = new.setdefault("relatedIdentifiers", [])
+    for entry in old.get("relatedIdentifiers") or []:
+        if entry.get("relationType") in VERSION_RELATIONS and entry not in related:
+            related.append(entry)
+    return {k: v for k, v in new.items() if v != []}

@@ -1,0 +1,248 @@
+"""The ``organiser`` command: DSpace's doi-organiser flags, plus subcommands that mark,
+show, check and schedule.
+
+Exit codes: 0 all done or nothing to do; 1 some records failed; 2 usage, configuration or
+input error; 70 internal error; 75 DataCite or the database unreachable, or another run
+holds the lock; 130/143 interrupted by SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import click
+import structlog
+
+from organiser import __version__, logs
+from organiser.actions import run as run_action
+from organiser.app import App
+from organiser.commands import render
+from organiser.commands.signals import exit_code, stopping_on_signals
+from organiser.config import ConfigError
+from organiser.domain.states import QUEUED_STATES
+from organiser.engine.passes import ORDER
+from organiser.engine.stop import StopFlag
+from organiser.errors import Interrupted, OrganiserError
+from organiser.storage import records
+
+EXIT_INTERNAL = 70
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+log = structlog.get_logger("organiser")
+
+
+class Failed(click.ClickException):
+    """An organiser error shown as one line per problem, with its own exit code."""
+
+    def __init__(self, message: str, code: int, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.exit_code = code
+        self.quiet = quiet
+
+    def show(self, file: Any = None) -> None:
+        if self.quiet:
+            return
+        for line in self.message.splitlines():
+            click.echo(f"Error: {line}", err=True)
+
+
+class OrganiserGroup(click.Group):
+    """Turns the organiser's errors into one-line messages with their exit code, and an
+    unexpected exception into one line on stderr with the traceback in the log."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OrganiserError as exc:
+            quiet = ctx.meta.get("quiet", False) and exc.exit_code == 75 and _is_lock(exc)
+            code = exc.exit_code
+            if isinstance(exc, Interrupted):
+                code = exit_code(str(exc))
+            raise Failed(str(exc), code, quiet) from None
+        except KeyboardInterrupt:
+            raise Failed("interrupted (SIGINT); nothing was left half-done", 130) from None
+        except Exception as exc:
+            where = _log_traceback(ctx)
+            raise Failed(
+                f"internal error: {type(exc).__name__}: {exc} (traceback in {where})",
+                EXIT_INTERNAL,
+            ) from None
+
+
+def _is_lock(exc: Exception) -> bool:
+    return type(exc).__name__ == "LockHeld"
+
+
+def _log_traceback(ctx: click.Context) -> str:
+    """Log the current exception's traceback where it does not end up in a cron mail; give
+    where it went."""
+    app: App | None = ctx.obj
+    fmt, file = "auto", ""
+    try:
+        if app is not None:
+            fmt, file = app.config["logging"]["format"], app.config["logging"]["file"]
+    except OrganiserError:
+        pass
+    if logs.has_traceback_sink(fmt, file, app.environ if app else {}):
+        log.error("internal error", exc_info=True)
+        return file or "the journal"
+    try:
+        folder = app.state_dir if app is not None else None
+    except OrganiserError:
+        folder = None
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "last-error.log"
+            path.write_text(traceback.format_exc())
+            return str(path)
+        except OSError:
+            pass
+    log.error("internal error", exc_info=True)
+    return "the log"
+
+
+def configure_logging(app: App, quiet: bool, verbose: bool, daemon: bool = False) -> None:
+    """Second phase of logging: ``[logging]`` and the secrets to scrub (kept at the first
+    phase's defaults if the configuration cannot be read; the command then reports that)."""
+    try:
+        cfg = app.config["logging"]
+        secrets = app.config.secrets()
+    except ConfigError:
+        return
+    level = logs.choose_level(cfg["level"], quiet, verbose, daemon, app.environ)
+    try:
+        logs.setup(level, cfg["format"], cfg["file"], secrets, app.environ)
+    except OSError as exc:
+        raise ConfigError(f"[logging] file: cannot open {cfg['file']}: {exc.strerror}") from None
+
+
+def _multiple(help_text: str) -> dict[str, Any]:
+    return {"metavar": "ID", "multiple": True, "help": help_text + " Repeatable."}
+
+
+@click.group(cls=OrganiserGroup, invoke_without_command=True, context_settings=CONTEXT)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="ORGANISER_CONFIG",
+    metavar="FILE",
+    help="INI configuration file (also ORGANISER_CONFIG).",
+)
+@click.option("-l", "--list", "list_queued", is_flag=True, help="List records waiting for a pass.")
+@click.option(
+    "-u", "--update-all", is_flag=True, help="Send new metadata of records marked update-*."
+)
+@click.option(
+    "-s", "--reserve-all", is_flag=True, help="Reserve (create as draft) records to-be-reserved."
+)
+@click.option(
+    "-r", "--register-all", is_flag=True, help="Register (publish) records to-be-registered."
+)
+@click.option(
+    "-d",
+    "--delete-all",
+    is_flag=True,
+    help="Delete drafts and hide registered DOIs of records to-be-deleted.",
+)
+@click.option("--reserve-doi", **_multiple("Reserve this to-be-reserved record now."))
+@click.option("--update-doi", **_multiple("Send this record's metadata now."))
+@click.option(
+    "--register-doi", **_multiple("Register this record now (from reserved or any mark).")
+)
+@click.option(
+    "--delete-doi", **_multiple("Delete (or hide) this record, already marked to-be-deleted, now.")
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With pass flags or --X-doi: show what would be sent; send and change nothing.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (for cron).")
+@click.option("-v", "--verbose", is_flag=True, help="Log each record and retry to stderr.")
+@click.version_option(__version__, "-V", "--version")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    list_queued: bool,
+    dry_run: bool,
+    quiet: bool,
+    verbose: bool,
+    **flags: Any,
+) -> None:
+    """Keep a repository's DOIs in step with DataCite.
+
+    Subcommands that mark (reserve, register, update, delete) only change the local
+    database. The flags run the organiser's passes against DataCite, always in the order
+    update → reserve → register → delete, whatever order they are given in:
+
+    \b
+      organiser reserve metadata/                      # mark
+      organiser --reserve-all --register-all --quiet   # push (e.g. from cron)
+      organiser daemon                                 # or let the scheduler push
+
+    ID is a DOI (bare, doi: or https://doi.org/ form), the repository's identifier (e.g. a
+    PDS4 LIDVID) or the local record id.
+
+    \b
+    Exit codes: 0 all done or nothing to do; 1 some records failed (they are
+    retried later); 2 usage, configuration or input error (nothing changed);
+    70 internal error; 75 DataCite or the database unreachable, or another run
+    holds the lock (nothing lost); 130/143 interrupted by SIGINT/SIGTERM.
+    """
+    ctx.obj = app = App(config_path)
+    ctx.meta["quiet"], ctx.meta["verbose"] = quiet, verbose
+    configure_logging(app, quiet, verbose, daemon=ctx.invoked_subcommand == "daemon")
+    all_passes = [n for n in ORDER if flags[f"{n}_all"]]
+    pushes = [
+        (what, ref)
+        for what in ("reserve", "update", "register", "delete")
+        for ref in flags[f"{what}_doi"]
+    ]
+    if ctx.invoked_subcommand is not None:
+        if all_passes or pushes or list_queued or dry_run:
+            raise click.UsageError("give pass flags or a subcommand, not both")
+        return
+    if not (all_passes or pushes or list_queued):
+        if dry_run:
+            raise click.UsageError("--dry-run goes with pass flags or --X-doi")
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+    if list_queued:
+        app.open_db()
+        render.records(records.select(sorted(QUEUED_STATES)), as_json=False)
+    if dry_run:
+        _dry_run(app, all_passes, pushes)
+        ctx.exit(0)
+    if all_passes or pushes:
+        ctx.exit(_run(app, all_passes, pushes, quiet))
+
+
+def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
+    lines = run_action.plan(app, names) if names else []
+    for what, ref in pushes:
+        lines += run_action.plan(app, run_action.PUSHES[what][0], [ref])
+    for line in lines:
+        click.echo(f"would {line}")
+    click.echo(f"dry run: {len(lines)} record(s) would be worked on; nothing sent or changed")
+
+
+def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool) -> int:
+    stop = StopFlag()
+    observer = render.ProgressBar() if sys.stdout.isatty() and not quiet else None
+    code = 0
+    with stopping_on_signals(stop), app.run_lock.held_for():
+        if names:
+            actor = "organiser " + " ".join(f"--{n}-all" for n in names)
+            outcome = run_action.run_passes(app, names, actor, stop, observer)
+            code = render.outcome(outcome, quiet)
+        for what, ref in pushes:
+            if code >= 75:  # DataCite unreachable or interrupted: do not go on
+                break
+            outcome = run_action.push(app, what, ref, stop, observer)
+            code = max(code, render.outcome(outcome, quiet))
+    return code

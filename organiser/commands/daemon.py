@@ -1,0 +1,149 @@
+"""``organiser daemon``: the scheduler. Each tick runs the same run sequence as cron and the
+systemd timer (:func:`organiser.actions.run.run_passes`)."""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime
+from types import FrameType
+
+import click
+import structlog
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from organiser.actions.run import run_passes
+from organiser.app import App
+from organiser.commands.cli import cli, configure_logging
+from organiser.commands.sdnotify import notify
+from organiser.config import ConfigError
+from organiser.engine.passes import ORDER
+from organiser.engine.stop import StopFlag
+from organiser.errors import Interrupted, OrganiserError, UserError
+from organiser.lock import LockHeld
+
+log = structlog.get_logger("organiser.daemon")
+JOB = "passes"
+
+
+class Daemon:
+    """A ``BlockingScheduler`` whose job runs in the main thread (so a signal handler and
+    the run share it): ``coalesce``, one instance at a time, an explicit misfire grace."""
+
+    def __init__(self, app: App, quiet: bool, verbose: bool) -> None:
+        self.app, self.quiet, self.verbose = app, quiet, verbose
+        self.stop = StopFlag()
+        self.busy = False
+        self.reload_pending = False
+        self.scheduler = BlockingScheduler(timezone=UTC, executors={"default": DebugExecutor()})
+
+    def serve(self) -> int:
+        """Schedule the passes and run until SIGTERM/SIGINT; give the exit code (0).
+
+        Raises ``ConfigError`` (no schedule, no account) or database errors before starting.
+        """
+        self.app.client()  # fail now, not at the first tick, without an account
+        self.app.open_db()
+        trigger = self._trigger()
+        scheduler = self.app.config["scheduler"]
+        self.scheduler.add_job(
+            self.tick,
+            trigger,
+            id=JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=scheduler["misfire_grace_time"],
+            **({"next_run_time": datetime.now(UTC)} if scheduler["run_at_start"] else {}),
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._terminate)
+        signal.signal(signal.SIGHUP, self._hangup)
+        log.info("daemon started", cron=scheduler["cron"], run_at_start=scheduler["run_at_start"])
+        notify("READY=1\nSTATUS=waiting for the next run")
+        self.scheduler.start()  # returns after shutdown
+        log.info("daemon stopped", reason=self.stop.reason or "shutdown")
+        return 0
+
+    def _trigger(self) -> CronTrigger:
+        cron = self.app.config["scheduler"]["cron"]
+        if not cron:
+            raise UserError("[scheduler] cron: off; the daemon has nothing to schedule")
+        return CronTrigger.from_crontab(cron, timezone=UTC)
+
+    def tick(self) -> None:
+        """One scheduled run: update → reserve → register → delete. Never raises."""
+        if self.stop.requested:
+            return
+        self.busy = True
+        notify("STATUS=running the passes")
+        try:
+            outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop)
+            result = outcome.result
+            if outcome.alert_warning:
+                log.warning("alert not sent", error=outcome.alert_warning)
+            if result.outage:
+                log.error("run stopped: DataCite unavailable", reason=result.outage)
+        except LockHeld as exc:
+            log.warning("run skipped", reason=str(exc))
+        except Interrupted as exc:
+            log.warning("run interrupted", reason=str(exc))
+        except OrganiserError as exc:
+            log.error("run failed", error=str(exc))
+        except Exception:
+            log.exception("internal error in a scheduled run")
+        finally:
+            self.busy = False
+            notify("STATUS=waiting for the next run")
+            if self.reload_pending:
+                self._reload()
+            if self.stop.requested:
+                self.scheduler.shutdown(wait=False)
+
+    def _terminate(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stop.requested and self.busy:
+            raise Interrupted(f"{name} (second signal: stopped at once)")
+        self.stop.request(name)
+        notify("STOPPING=1")
+        log.info("stopping", signal=name, busy=self.busy)
+        if not self.busy:
+            self.scheduler.shutdown(wait=False)
+
+    def _hangup(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.busy:
+            self.reload_pending = True
+        else:
+            self._reload()
+
+    def _reload(self) -> None:
+        """Re-read the configuration (SIGHUP); a broken file is reported, the old one kept."""
+        self.reload_pending = False
+        old = self.app.config
+        try:
+            self.app.reload()
+            trigger = self._trigger()
+            configure_logging(self.app, self.quiet, self.verbose, daemon=True)
+        except (ConfigError, UserError) as exc:
+            self.app._config = old
+            log.error("configuration not reloaded; keeping the old one", error=str(exc))
+            return
+        scheduler = self.app.config["scheduler"]
+        self.scheduler.modify_job(JOB, misfire_grace_time=scheduler["misfire_grace_time"])
+        self.scheduler.reschedule_job(JOB, trigger=trigger)
+        log.info("configuration reloaded", cron=scheduler["cron"])
+
+
+@cli.command()
+@click.pass_context
+def daemon(ctx: click.Context) -> None:
+    """Run the passes on a schedule ([scheduler] cron, UTC; default every 15 minutes).
+
+    Each run is the same as `organiser -u -s -r -d`, under the same host lock (a run that
+    finds another in progress is skipped). SIGTERM or SIGINT finishes the record in flight,
+    releases claims and exits 0; SIGHUP re-reads the configuration (a broken file is
+    reported and the old one kept). Logs one line per record: JSON under systemd.
+    Tells systemd READY/STOPPING when NOTIFY_SOCKET is set (Type=notify).
+    """
+    app: App = ctx.obj
+    ctx.exit(Daemon(app, ctx.meta["quiet"], ctx.meta["verbose"]).serve())

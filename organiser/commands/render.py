@@ -1,0 +1,99 @@
+"""How commands show results: record lines, run summaries, a progress bar."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from organiser.actions.run import RunOutcome
+from organiser.commands.signals import exit_code
+from organiser.engine.passes import Observer
+from organiser.errors import EXIT_FAILED, EXIT_UNAVAILABLE
+from organiser.storage.models import Record
+
+
+def record_row(r: Record) -> dict[str, Any]:
+    """Give the record's fields shown by ``list --json`` and ``show``."""
+    return {
+        "id": r.id,
+        "doi": r.doi,
+        "identifier": r.identifier,
+        "status": r.status,
+        "remote_state": r.remote_state,
+        "attempts": r.attempts,
+        "last_error": r.last_error,
+        "next_attempt_at": r.next_attempt_at.isoformat(" ", "seconds")
+        if r.next_attempt_at
+        else None,
+        "node": r.node,
+        "submitter": r.submitter,
+        "updated_at": r.updated_at.isoformat() if r.updated_at else None,
+    }
+
+
+def records(rows: Iterable[Record], as_json: bool) -> None:
+    """Print records, one tab-separated line each, or as one JSON array (streamed)."""
+    if as_json:
+        click.echo("[", nl=False)
+        for n, r in enumerate(rows):
+            text = json.dumps(record_row(r), ensure_ascii=False)
+            click.echo(("," if n else "") + "\n" + text, nl=False)
+        click.echo("\n]")
+        return
+    for r in rows:
+        error = f"\t{r.last_error}" if r.last_error else ""
+        click.echo(f"{r.id}\t{r.doi}\t{r.status}\t{r.identifier}{error}")
+
+
+def outcome(run: RunOutcome, quiet: bool) -> int:
+    """Print a run's failures (stderr), pass summaries (unless ``quiet``) and why it was cut
+    short; give its exit code."""
+    result = run.result
+    for failure in result.failures:
+        click.echo(
+            f"error: {failure.pass_name} {failure.doi} ({failure.identifier}): {failure.error}",
+            err=True,
+        )
+    if not quiet:
+        for counts in result.passes:
+            click.echo(counts.summary())
+    if run.alert_warning:
+        click.echo(f"warning: {run.alert_warning}", err=True)
+    if result.interrupted:
+        click.echo(
+            f"interrupted by {result.interrupted}: the record in flight was finished or left "
+            "as it was, claims released; the rest waits for the next run",
+            err=True,
+        )
+        return exit_code(result.interrupted)
+    if result.outage:
+        click.echo(
+            f"error: run stopped, records not yet sent keep their state: {result.outage}",
+            err=True,
+        )
+        return EXIT_UNAVAILABLE
+    return EXIT_FAILED if result.failures else 0
+
+
+class ProgressBar(Observer):
+    """A progress bar per pass on the terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def pass_started(self, name: str, due: int) -> None:
+        if due:
+            self._bar = click.progressbar(length=due, label=f"{name:<8}", show_pos=True)
+            self._bar.__enter__()
+
+    def record_handled(self, name: str, record: Record, outcome: str) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def pass_finished(self, name: str) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None

@@ -1,0 +1,1 @@
+"""DataCite: the REST client and the classification of its answers."""

@@ -1,0 +1,1 @@
+"""What a record is, independent of storage and network: states, identifiers, metadata."""

@@ -1,0 +1,1 @@
+"""Telling operators: the email digest and the Prometheus textfile."""

@@ -1,0 +1,1 @@
+"""Storage: models, opening and upgrading the database, records with their history, claims."""

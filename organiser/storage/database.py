@@ -1,0 +1,204 @@
+"""Opening a database from a URL, and in-place schema upgrades.
+
+:func:`open_database` points the models' proxy (:mod:`organiser.storage.models`) at the
+configured database and brings the schema up to :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
+
+from organiser.domain.metadata import lid_of, title_of
+from organiser.errors import Unavailable, UserError
+from organiser.storage.models import (
+    History,
+    Notice,
+    Record,
+    Run,
+    SchemaVersion,
+    database_proxy,
+)
+
+
+class DatabaseError(UserError):
+    """The database cannot be opened or upgraded; the message says why in one line."""
+
+
+Migration = Callable[[pw.Database], None]
+
+
+def _create_v1(db: pw.Database) -> None:
+    db.create_tables([Record, History])
+
+
+def _lid_and_title_v2(db: pw.Database) -> None:
+    """v2: ``lid`` and ``title`` columns (indexed), filled in from existing rows."""
+    have = {column.name for column in db.get_columns("record")}
+    migrator = SchemaMigrator.from_database(db)
+    steps = [
+        migrator.add_column("record", name, pw.TextField(null=True))
+        for name in ("lid", "title")
+        if name not in have
+    ]
+    steps += [
+        migrator.add_index("record", (name,))
+        for name in ("lid", "title")
+        if not any(index.columns == [name] for index in db.get_indexes("record"))
+    ]
+    migrate(*steps)
+    for row_id, identifier, attributes in db.execute_sql(
+        "SELECT id, identifier, attributes FROM record WHERE lid IS NULL"
+    ).fetchall():
+        Record.update(lid=lid_of(identifier), title=title_of(json.loads(attributes))).where(
+            Record.id == row_id
+        ).execute()
+
+
+def _runs_and_notices_v3(db: pw.Database) -> None:
+    """v3: the ``run`` table (for ``status``) and the ``notice`` table (for email alerts)."""
+    db.create_tables([Run, Notice])
+
+
+#: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
+#: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
+#: first step creates tables from the current models).
+MIGRATIONS: Sequence[Migration] = (_create_v1, _lid_and_title_v2, _runs_and_notices_v3)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_database(
+    url: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    upgrade_lock: Callable[[], AbstractContextManager[Any]] | None = None,
+) -> pw.Database:
+    """Give an open database for ``url`` with its schema upgraded in place.
+
+    SQLite files get WAL mode, a busy timeout and transactions that take the write lock when
+    they begin (``BEGIN IMMEDIATE``: a read-then-write transaction waits for a running pass
+    instead of failing with "database is locked"); their directory is created. An upgrade
+    runs inside ``upgrade_lock()`` (the host's run lock), so two processes never migrate at
+    once. Raises :class:`DatabaseError` when the URL or file is unusable or the database was
+    written by a newer organiser, :class:`DatabaseUnavailable` when the server cannot be
+    reached.
+    """
+    with guard(url):
+        db = _connect(url)
+        db.connect(reuse_if_open=True)
+        database_proxy.initialize(db)
+        if _version(db) != len(migrations):
+            with upgrade_lock() if upgrade_lock else contextlib.nullcontext():
+                upgrade(db, migrations)
+    return db
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database server cannot be reached, or the disk is full; exit 75."""
+
+
+@contextlib.contextmanager
+def guard(url: str) -> Iterator[None]:
+    """Turn the database driver's errors inside the block into one-line organiser errors:
+    :class:`DatabaseUnavailable` for what may pass (server gone, disk full, locked too long),
+    :class:`DatabaseError` for what will not (a bad URL or path, not a database, read-only)."""
+    shown = redact_url(url)
+    try:
+        yield
+    except (DatabaseError, DatabaseUnavailable):
+        raise
+    except (OSError, ValueError, RuntimeError, pw.ImproperlyConfigured) as exc:
+        raise DatabaseError(f"[database] url: cannot open {shown}: {_first_line(exc)}") from None
+    except (pw.PeeweeException, sqlite3.Error) as exc:
+        text = _first_line(exc)
+        lowered = text.lower()
+        if any(word in lowered for word in _TRANSIENT):
+            raise DatabaseUnavailable(f"database {shown}: {text}") from None
+        raise DatabaseError(f"[database] url: cannot use {shown}: {text}") from None
+
+
+#: Driver messages that mean "try again later" rather than "fix the configuration".
+_TRANSIENT = (
+    "disk is full",
+    "disk i/o",
+    "database is locked",
+    "server closed",
+    "connection refused",
+    "could not connect",
+    "terminating connection",
+    "connection already closed",
+    "timeout expired",
+    "no route to host",
+    "the database system is",
+    "ssl syscall",
+    "could not translate host",
+)
+
+
+def _version(db: pw.Database) -> int:
+    """Give the schema version ``db`` is at (0 for an empty database)."""
+    if "schema_version" not in db.get_tables():
+        return 0
+    row = SchemaVersion.select().first()
+    return row.version if row else 0
+
+
+def _connect(url: str) -> pw.Database:
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :]).expanduser()
+        if str(path) != ":memory:":
+            if path.is_dir():
+                raise ValueError("is a directory, not a database file")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return pw.SqliteDatabase(
+            str(path),
+            pragmas={"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1},
+            lock_type="IMMEDIATE",
+        )
+    if "://" not in url:
+        raise ValueError("not a database URL (sqlite:///PATH or postgresql://...)")
+    return connect(url)
+
+
+def upgrade(db: pw.Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring ``db`` to ``len(migrations)``, one step per transaction; give the version reached.
+
+    Raises :class:`DatabaseError` if the database is newer than this organiser knows.
+    """
+    with db.atomic():
+        db.create_tables([SchemaVersion])
+        row = SchemaVersion.select().first()
+        if row is None:
+            row = SchemaVersion.create(version=0)
+    if row.version > len(migrations):
+        raise DatabaseError(
+            f"database schema is version {row.version}, this organiser knows up to "
+            f"{len(migrations)}: upgrade organiser"
+        )
+    for number in range(row.version + 1, len(migrations) + 1):
+        with db.atomic():
+            migrations[number - 1](db)
+            SchemaVersion.update(version=number).execute()
+    return len(migrations)
+
+
+def redact_url(url: str) -> str:
+    """Give ``url`` with any password replaced by ``***``."""
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        creds, _, host = tail.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{head}://{user}:***@{host}"
+    return url
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

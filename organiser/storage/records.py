@@ -1,0 +1,295 @@
+"""Reading and writing records. Every status change goes through :func:`organiser.states.transition`
+and is written together with its history row in one transaction.
+
+Claims (what passes hold while they work) are in :mod:`organiser.storage.claims`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+from peewee import SQL
+
+from organiser.domain.identifiers import normalise_doi
+from organiser.domain.metadata import lid_of, title_of
+from organiser.domain.states import Action, InvalidTransition, State, Step, transition
+from organiser.errors import UserError
+from organiser.storage.models import History, Record, database_proxy
+
+
+class RecordError(UserError):
+    """A record cannot be found or changed as asked; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What intake hands over to be marked for reservation."""
+
+    doi: str
+    doi_generated: bool
+    identifier: str
+    attributes_json: str  # DataCite attributes as JSON text, as stored
+    url: str | None
+    node: str | None = None
+    submitter: str | None = None
+    source: str = ""  # where it came from, for error messages
+    title: str | None = None  # the first title (kept for duplicate checks)
+
+
+def find(ref: str) -> Record:
+    """Give the record named by ``ref``: a DOI (bare, doi: or https://doi.org/), the repository
+    identifier, or the local record id.
+
+    Raises :class:`RecordError` if nothing (or more than one live record) matches.
+    """
+    doi = normalise_doi(ref)
+    if doi is not None:
+        record = Record.get_or_none(Record.doi == doi)
+        if record is None:
+            raise RecordError(f"{ref}: no record with this DOI")
+        return record
+    live = list(
+        Record.select()
+        .where((Record.identifier == ref.strip()) & (Record.status != State.DELETED))
+        .limit(2)
+    )
+    if len(live) == 1:
+        return live[0]
+    if len(live) > 1:
+        raise RecordError(f"{ref}: several records carry this identifier; name the DOI")
+    if ref.strip().isdigit():
+        record = Record.get_or_none(Record.id == int(ref))
+        if record is not None:
+            return record
+    raise RecordError(f"{ref}: no record with this DOI, identifier or id")
+
+
+def add_history(
+    record: Record,
+    old: str | None,
+    new: str,
+    action: Action,
+    actor: str,
+    at: datetime,
+    outcome: str | None,
+) -> None:
+    History.create(
+        record=record,
+        from_status=old,
+        to_status=new,
+        action=str(action),
+        actor=actor,
+        at=at,
+        outcome=outcome,
+    )
+
+
+def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Record]:
+    """Mark every item for reservation, all or nothing, in one transaction; give the records.
+
+    Raises :class:`RecordError` (and writes nothing) if a DOI is taken or an identifier
+    already has a live record.
+    """
+    items = list(items)
+    taken = existing_dois([i.doi for i in items])
+    live = live_records(Record.identifier, [i.identifier for i in items])
+    for item in items:
+        if item.doi in taken:
+            raise RecordError(f"{item.source}: DOI {item.doi} is already in the database")
+        if item.identifier in live:
+            clash = live[item.identifier][0]
+            raise RecordError(
+                f"{item.source}: identifier {item.identifier} already has DOI {clash.doi} "
+                f"({clash.status}); use 'organiser update' to change its metadata"
+            )
+    step = transition(None, Action.MARK_RESERVE)
+    rows = [
+        {
+            "doi": i.doi,
+            "doi_generated": i.doi_generated,
+            "identifier": i.identifier,
+            "lid": lid_of(i.identifier),
+            "title": i.title,
+            "status": step.state,
+            "attributes": i.attributes_json,
+            "url": i.url,
+            "node": i.node,
+            "submitter": i.submitter,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in items
+    ]
+    with database_proxy.atomic():
+        _insert_rows(Record, rows)
+        ids = dict(_ids_of([i.doi for i in items]))
+        history = [
+            {
+                "record": ids[i.doi],
+                "from_status": None,
+                "to_status": step.state,
+                "action": str(Action.MARK_RESERVE),
+                "actor": actor,
+                "at": now,
+                "outcome": i.source or None,
+            }
+            for i in items
+        ]
+        _insert_rows(History, history)
+    return [Record(id=ids[row["doi"]], **row) for row in rows]
+
+
+def _ids_of(dois: list[str]) -> Iterator[tuple[str, int]]:
+    param = database_proxy.obj.param
+    for chunk in _chunks(dois):
+        cursor = database_proxy.obj.execute_sql(
+            f"SELECT doi, id FROM record WHERE doi IN ({', '.join([param] * len(chunk))})", chunk
+        )
+        yield from cursor.fetchall()
+
+
+def _insert_rows(model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys; field defaults fill the rest) with one
+    prepared statement.
+
+    Peewee's ``insert_many`` renders every value into SQL in Python, which costs more than
+    SQLite's own work for large batches; ``executemany`` does not.
+    """
+    if not rows:
+        return
+    fields = [f for f in model._meta.sorted_fields if f.name in rows[0] or f.default is not None]
+    defaults = {f.name: f.default() if callable(f.default) else f.default for f in fields}
+    database = database_proxy.obj
+    open_quote, close_quote = database.quote  # e.g. '""': the identifier quote characters
+    columns = ", ".join(f"{open_quote}{f.column_name}{close_quote}" for f in fields)
+    sql = (
+        f"INSERT INTO {open_quote}{model._meta.table_name}{close_quote} ({columns}) "
+        f"VALUES ({', '.join([database.param] * len(fields))})"
+    )
+    plain = (pw.CharField, pw.TextField, pw.IntegerField)  # no conversion needed for these
+    convert = [None if isinstance(f, plain) else f.db_value for f in fields]
+    values = [
+        tuple(
+            value if c is None or value is None else c(value)
+            for c, value in zip(
+                convert, (row.get(f.name, defaults[f.name]) for f in fields), strict=True
+            )
+        )
+        for row in rows
+    ]
+    database.cursor().executemany(sql, values)
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _where_in(column: Any, values: Iterable[Any], *conditions: Any) -> Iterator[Record]:
+    """Give records whose ``column`` is one of ``values`` (asked in chunks).
+
+    The IN list is passed as one SQL fragment: peewee renders a list of parameters value by
+    value, which for large batches costs more than the query itself.
+    """
+    param = database_proxy.obj.param
+    for chunk in _chunks(sorted(set(values))):
+        listed = SQL(f"{column.column_name} IN ({', '.join([param] * len(chunk))})", chunk)
+        yield from Record.select().where(listed, *conditions)
+
+
+def existing_dois(dois: Iterable[str]) -> set[str]:
+    """Give which of ``dois`` the database already holds (deleted records included)."""
+    return {r.doi for r in _where_in(Record.doi, dois)}
+
+
+def live_records(column: Any, values: Iterable[str]) -> dict[str, list[Record]]:
+    """Give the records that are not deleted whose ``column`` (identifier, lid or title) is one
+    of ``values``, grouped by that value, oldest first."""
+    found: dict[str, list[Record]] = {}
+    for record in _where_in(column, values, Record.status != State.DELETED):
+        found.setdefault(getattr(record, column.name), []).append(record)
+    for records in found.values():
+        records.sort(key=lambda r: r.id)
+    return found
+
+
+def mark(
+    record: Record,
+    action: Action,
+    actor: str,
+    now: datetime,
+    attributes: dict[str, Any] | None = None,
+    url: str | None = None,
+    identifier: str | None = None,
+) -> Step:
+    """Apply a local mark (register, update, delete) to ``record``; give the step taken.
+
+    New ``attributes``/``url`` go with ``MARK_UPDATE``. A mark that leaves the status as it is
+    writes nothing unless it brings new metadata. A record a running pass holds can be marked
+    too: the pass then keeps what DataCite answered but leaves the status to this newer mark.
+    Raises :class:`RecordError` for an invalid transition.
+    """
+    with database_proxy.atomic():
+        fresh = Record.get_by_id(record.id)
+        old = State(fresh.status)
+        try:
+            step = transition(old, action, state_or_none(fresh.prior_status))
+        except InvalidTransition as exc:
+            raise RecordError(f"{fresh.doi} {exc}") from None
+        changes: dict[Any, Any] = {}
+        if attributes is not None:
+            changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
+            changes[Record.url] = url
+            changes[Record.title] = title_of(attributes)
+        if identifier is not None and identifier != fresh.identifier:
+            changes[Record.identifier] = identifier
+            changes[Record.lid] = lid_of(identifier)
+        if step.state is old and not changes:
+            return step
+        changes.update(
+            {
+                Record.status: step.state,
+                Record.prior_status: step.prior,
+                Record.updated_at: now,
+                Record.attempts: 0,
+                Record.next_attempt_at: None,
+                Record.last_error: None,
+            }
+        )
+        Record.update(changes).where(Record.id == fresh.id).execute()
+        add_history(fresh, old, step.state, action, actor, now, None)
+    return step
+
+
+def state_or_none(value: str | None) -> State | None:
+    return State(value) if value else None
+
+
+def select(statuses: Iterable[str] | None = None, limit: int | None = None) -> Iterator[Record]:
+    """Give records in id order, optionally only those in ``statuses``, at most ``limit``."""
+    query = Record.select().order_by(Record.id)
+    if statuses:
+        query = query.where(Record.status.in_(list(statuses)))
+    if limit is not None:
+        query = query.limit(limit)
+    return query.iterator()
+
+
+def history_of(record: Record) -> list[History]:
+    """Give the record's history rows, oldest first."""
+    return list(History.select().where(History.record == record).order_by(History.id))
+
+
+def attributes_of(record: Record) -> dict[str, Any]:
+    """Give the record's DataCite attributes as a dict."""
+    return json.loads(record.attributes)
+
+
+def ensure_unique_doi(doi: str) -> bool:
+    """Tell whether ``doi`` is free in the local database."""
+    return not Record.select().where(Record.doi == doi).exists()

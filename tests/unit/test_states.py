@@ -1,0 +1,80 @@
+"""The state machine alone: every allowed move, and refusals with their reasons."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from organiser.domain.states import Action, InvalidTransition, State, Step, pass_states, transition
+
+S, A = State, Action
+
+
+@pytest.mark.parametrize(
+    ("current", "action", "expected"),
+    [
+        (None, A.MARK_RESERVE, Step(S.TO_BE_RESERVED, None)),
+        (S.TO_BE_RESERVED, A.RESERVED, Step(S.RESERVED, None)),
+        (S.RESERVED, A.MARK_REGISTER, Step(S.TO_BE_REGISTERED, None)),
+        (S.TO_BE_RESERVED, A.MARK_REGISTER, Step(S.TO_BE_REGISTERED, None)),
+        (S.TO_BE_REGISTERED, A.REGISTERED, Step(S.REGISTERED, None)),
+        (S.RESERVED, A.MARK_UPDATE, Step(S.UPDATE_RESERVED, S.RESERVED)),
+        (S.REGISTERED, A.MARK_UPDATE, Step(S.UPDATE_REGISTERED, S.REGISTERED)),
+        (S.TO_BE_REGISTERED, A.MARK_UPDATE, Step(S.UPDATE_BEFORE_REGISTRATION, S.TO_BE_REGISTERED)),
+        (
+            S.UPDATE_RESERVED,
+            A.MARK_REGISTER,
+            Step(S.UPDATE_BEFORE_REGISTRATION, S.TO_BE_REGISTERED),
+        ),
+        (S.UPDATE_RESERVED, A.UPDATED, Step(S.RESERVED, None)),
+        (S.UPDATE_REGISTERED, A.UPDATED, Step(S.REGISTERED, None)),
+        (S.UPDATE_BEFORE_REGISTRATION, A.UPDATED, Step(S.TO_BE_REGISTERED, None)),
+        (S.TO_BE_RESERVED, A.MARK_UPDATE, Step(S.TO_BE_RESERVED, None)),
+        (S.REGISTERED, A.MARK_DELETE, Step(S.TO_BE_DELETED, S.REGISTERED)),
+        (S.UPDATE_RESERVED, A.MARK_DELETE, Step(S.TO_BE_DELETED, S.UPDATE_RESERVED)),
+        (S.TO_BE_DELETED, A.DELETED, Step(S.DELETED, None)),
+    ],
+)
+def test_allowed_moves(current: State | None, action: Action, expected: Step) -> None:
+    assert transition(current, action) == expected
+
+
+def test_marking_delete_twice_keeps_where_it_came_from() -> None:
+    assert transition(S.TO_BE_DELETED, A.MARK_DELETE, S.REGISTERED) == Step(
+        S.TO_BE_DELETED, S.REGISTERED
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "action", "reason"),
+    [
+        (S.DELETED, A.MARK_REGISTER, "is deleted and cannot be registered"),
+        (S.REGISTERED, A.MARK_REGISTER, "is already registered"),
+        (S.DELETED, A.MARK_DELETE, "is already deleted"),
+        (S.TO_BE_DELETED, A.MARK_UPDATE, "is marked for deletion and cannot be updated"),
+        (None, A.MARK_DELETE, "does not exist"),
+        (S.RESERVED, A.MARK_RESERVE, "already exists (status reserved)"),
+        (S.RESERVED, A.REGISTERED, "is reserved, not in a state that registered applies to"),
+        (S.REGISTERED, A.RESERVED, "is registered, not in a state that reserved applies to"),
+    ],
+)
+def test_refused_moves(current: State | None, action: Action, reason: str) -> None:
+    with pytest.raises(InvalidTransition) as raised:
+        transition(current, action)
+    assert str(raised.value) == reason
+
+
+def test_every_state_can_be_left_or_is_final() -> None:
+    reachable = {S.TO_BE_RESERVED}
+    for _ in range(5):
+        for state in list(reachable):
+            for action in Action:
+                with contextlib.suppress(InvalidTransition):
+                    reachable.add(transition(state, action, S.RESERVED).state)
+    assert reachable == set(State)
+    assert pass_states(A.UPDATED) == {
+        S.UPDATE_RESERVED,
+        S.UPDATE_REGISTERED,
+        S.UPDATE_BEFORE_REGISTRATION,
+    }
