@@ -58,6 +58,10 @@ class App:
         self._config = config_module.load(self.config_path, self.environ)
         return self._config
 
+    def use_config(self, config: config_module.Config) -> None:
+        """Go back to ``config`` (the daemon keeps the old one when a reload is refused)."""
+        self._config = config
+
     @property
     def state_dir(self) -> Path:
         """Where the run lock (and a crash's traceback) go."""

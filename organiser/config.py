@@ -425,12 +425,13 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
                 raw, origin = parser.get(section, key), source
             if credentials:
                 credential = Path(credentials) / credential_name(section, key)
-                if credential.is_file():
-                    try:
+                try:
+                    if credential.exists():
                         raw = credential.read_text(encoding="utf-8").rstrip("\r\n")
-                    except (OSError, UnicodeDecodeError) as exc:
-                        raise ConfigError(f"{credential}: cannot read: {exc}") from None
-                    origin = f"credential {credential_name(section, key)}"
+                        origin = f"credential {credential_name(section, key)}"
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = getattr(exc, "strerror", None) or str(exc)
+                    raise ConfigError(f"{credential}: cannot read: {reason}") from None
             if env_name(section, key) in environ:
                 raw, origin = environ[env_name(section, key)], env_name(section, key)
             where = f"{origin}: [{section}] {key}"

@@ -62,6 +62,17 @@ class Scrubber:
         return event
 
 
+def _drop_console_key(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    event.pop("console", None)
+    return event
+
+
+def _for_console(record: logging.LogRecord) -> bool:
+    """Keep events logged with ``console=False`` (a traceback meant for the log file) off
+    the console."""
+    return not (isinstance(record.msg, dict) and record.msg.get("console") is False)
+
+
 def _drop_traceback(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     """Keep console lines to one: the exception's own message instead of its traceback."""
     info = event.pop("exc_info", None)
@@ -100,6 +111,7 @@ def setup(
 
     json_chain = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        _drop_console_key,
         scrub,
         structlog.processors.format_exc_info,
         render(structlog.processors.JSONRenderer(ensure_ascii=False)),
@@ -112,6 +124,7 @@ def setup(
     ]
     handlers: list[logging.Handler] = []
     stderr = logging.StreamHandler(sys.stderr)
+    stderr.addFilter(_for_console)
     stderr.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=json_chain if as_json else console_chain, foreign_pre_chain=shared

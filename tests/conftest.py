@@ -43,6 +43,17 @@ def standin() -> Iterator[StandinServer]:
     server.server_close()
 
 
+#: What systemd or an operator's shell may have set that would change how organiser behaves.
+FOREIGN = ("JOURNAL_STREAM", "NOTIFY_SOCKET", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY")
+
+
+def clean_environment() -> dict[str, str]:
+    """Give this process's environment without organiser settings or systemd's variables."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_") and k not in FOREIGN
+    }
+
+
 class Env:
     """One test's organiser set-up: config file, database, and a way to run the command."""
 
@@ -61,7 +72,11 @@ class Env:
                 "connect_timeout": "2",
             },
             "database": {"url": self.db_url},
-            "organiser": {"retry_delay": "0", "batch_size": "7"},
+            "organiser": {
+                "retry_delay": "0",
+                "batch_size": "7",
+                "state_dir": str(tmp / "state"),
+            },
         }
         self.write_config()
 
@@ -79,7 +94,7 @@ class Env:
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run the installed ``organiser`` with this test's config; give the finished process."""
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_")}
+        environ = clean_environment()
         environ.update(ORGANISER_CONFIG=str(self.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
         environ.update(env or {})
         return subprocess.run(
@@ -91,9 +106,11 @@ class Env:
             check=False,
         )
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_")}
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start the installed ``organiser`` with this test's config; give the process."""
+        environ = clean_environment()
         environ.update(ORGANISER_CONFIG=str(self.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
+        environ.update(env or {})
         return subprocess.Popen(
             [str(ORGANISER), *args],
             stdout=subprocess.PIPE,

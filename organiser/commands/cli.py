@@ -26,6 +26,7 @@ from organiser.engine.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, OrganiserError
 from organiser.storage import records
+from organiser.storage.database import DRIVER_ERRORS, classify
 
 EXIT_INTERNAL = 70
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -62,6 +63,9 @@ class OrganiserGroup(click.Group):
             if isinstance(exc, Interrupted):
                 code = exit_code(str(exc))
             raise Failed(str(exc), code, quiet) from None
+        except DRIVER_ERRORS as exc:  # the database failed after it was opened
+            error = classify(exc, _database_url(ctx))
+            raise Failed(str(error), error.exit_code) from None
         except KeyboardInterrupt:
             raise Failed("interrupted (SIGINT); nothing was left half-done", 130) from None
         except Exception as exc:
@@ -70,6 +74,13 @@ class OrganiserGroup(click.Group):
                 f"internal error: {type(exc).__name__}: {exc} (traceback in {where})",
                 EXIT_INTERNAL,
             ) from None
+
+
+def _database_url(ctx: click.Context) -> str:
+    try:
+        return str(ctx.obj.config["database"]["url"])
+    except (AttributeError, OrganiserError):
+        return "(database)"
 
 
 def _is_lock(exc: Exception) -> bool:
@@ -86,9 +97,12 @@ def _log_traceback(ctx: click.Context) -> str:
             fmt, file = app.config["logging"]["format"], app.config["logging"]["file"]
     except OrganiserError:
         pass
+    if file:
+        log.error("internal error", exc_info=True, console=False)
+        return file
     if logs.has_traceback_sink(fmt, file, app.environ if app else {}):
         log.error("internal error", exc_info=True)
-        return file or "the journal"
+        return "the journal"
     try:
         folder = app.state_dir if app is not None else None
     except OrganiserError:

@@ -4,6 +4,7 @@ systemd timer (:func:`organiser.actions.run.run_passes`)."""
 from __future__ import annotations
 
 import signal
+import threading
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -98,7 +99,12 @@ class Daemon:
             if self.reload_pending:
                 self._reload()
             if self.stop.requested:
-                self.scheduler.shutdown(wait=False)
+                self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Stop the scheduler once it is done with the current job: from another thread,
+        which waits for the scheduler's job-store lock (held while a job is handled)."""
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": False}).start()
 
     def _terminate(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -108,7 +114,7 @@ class Daemon:
         notify("STOPPING=1")
         log.info("stopping", signal=name, busy=self.busy)
         if not self.busy:
-            self.scheduler.shutdown(wait=False)
+            self._shutdown()
 
     def _hangup(self, _signum: int, _frame: FrameType | None) -> None:
         if self.busy:
@@ -125,7 +131,7 @@ class Daemon:
             trigger = self._trigger()
             configure_logging(self.app, self.quiet, self.verbose, daemon=True)
         except (ConfigError, UserError) as exc:
-            self.app._config = old
+            self.app.use_config(old)
             log.error("configuration not reloaded; keeping the old one", error=str(exc))
             return
         scheduler = self.app.config["scheduler"]

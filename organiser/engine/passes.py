@@ -27,6 +27,7 @@ from organiser.engine.retry import retrying
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, Outage
 from organiser.storage import claims
+from organiser.storage.database import DRIVER_ERRORS
 from organiser.storage.models import Record
 
 ORDER = ("update", "reserve", "register", "delete")
@@ -161,13 +162,16 @@ class Organiser:
                     self.observer.pass_finished(name)
         except Outage as exc:
             result.outage = str(exc)
-            log.warning("run stopped", reason=str(exc))
+            log.info("run stopped", reason=str(exc))
         except Interrupted as exc:
             result.interrupted = str(exc)
-            log.warning("run interrupted", reason=str(exc))
+            log.info("run interrupted", reason=str(exc))
         finally:
             self._pending.clear()  # never written: an outage or a stop is not their fault
-            claims.release(self.owner)
+            try:
+                claims.release(self.owner)
+            except DRIVER_ERRORS as exc:  # the database is gone: its own error is reported
+                log.info("claims not released; they expire", error=str(exc))
             result.finished = self.clock()
         return result
 
@@ -216,8 +220,8 @@ class Organiser:
             outcome = "failed"
             self._flush(counts, result)
             self._failed(record, self._failure(name, record, str(exc), False), counts, result)
-        except Interrupted:
-            raise
+        except (Interrupted, *DRIVER_ERRORS):
+            raise  # the database itself failing is not this record's fault
         except Exception as exc:  # a bug must not stop the other records
             outcome = "failed"
             log.exception("internal error", doi=record.doi)

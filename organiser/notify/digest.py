@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from organiser.storage.models import Notice
 from organiser.storage.notices import CLEARED, SYSTEMIC
@@ -35,14 +36,20 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
     subject = f"[organiser] {', '.join(topics)} on {host}"
     lines = []
     if for_submitter:
-        lines += [f"These DOI records you submitted could not be sent to DataCite ({host}).", ""]
+        lines += [
+            f"Some DOI records you submitted could not be sent to DataCite (organiser on {host}).",
+            "",
+        ]
     if started is not None:
         detail = json.loads(started.detail)
         lines += [
             f"DataCite problem since {detail['since']} UTC:",
             f"  {detail['reason']}",
-            "Runs stop at once while it lasts; no record is marked failed because of it and",
-            "nothing is lost. You get one more mail when it clears.",
+            "",
+            "Runs stop at once while it lasts. No record is marked failed because of it and",
+            "nothing is lost: records wait in their state and go out once DataCite answers.",
+            "Check [datacite] url, username and password, this host's network, and",
+            "https://status.datacite.org. You get one more mail when it clears.",
             "",
         ]
     if cleared is not None:
@@ -51,29 +58,53 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
             f"DataCite problem cleared at {detail['cleared']} UTC (since {detail['since']} UTC):",
             f"  {detail['reason']}",
             "",
+            "Runs reach DataCite again; the records that waited go out as they come due.",
+            "",
         ]
     if failures:
         lines += [f"New failures ({len(failures)}):", ""]
         for notice in failures:
-            lines += [*_failure(json.loads(notice.detail)), ""]
-        lines += [
-            "A failing record keeps its state and is tried again at its next try; marking it",
-            "again or pushing it by hand (organiser --register-doi ID, ...) tries it at once.",
-            "Each failure is mailed once; you hear again only if it fails differently, or",
-            "fails again after it worked.",
-        ]
+            lines += [*_failure(json.loads(notice.detail), notice.at, bool(for_submitter)), ""]
+        if for_submitter:
+            lines += [
+                'A failure marked "needs a fix" repeats until the record\'s metadata is corrected:',
+                "please send a corrected version, or ask the repository's operators. Temporary",
+                "failures are tried again automatically. You hear again about a record only if",
+                "it fails differently, or fails again after it worked.",
+            ]
+        else:
+            lines += [
+                "A failing record keeps its state and is tried again at its next try; marking",
+                "it again or pushing it by hand (the command under each failure) tries it at",
+                "once. Each failure is mailed once: you hear again about a record only if it",
+                "fails differently, or fails again after it worked.",
+            ]
     return Message(subject, "\n".join(lines).rstrip() + "\n")
 
 
-def _failure(d: dict) -> list[str]:
-    kind = "transient, retried automatically" if d.get("transient") else "needs a change"
-    return [
+def _failure(d: dict, at: datetime | str | None, for_submitter: bool) -> list[str]:
+    kind = "temporary, tried again automatically" if d.get("transient") else "needs a fix"
+    lines = [
         f"  DOI         {d['doi']}",
         f"  identifier  {d['identifier']}",
         f"  node        {d.get('node') or '-'}",
         f"  action      {d['action']} ({kind})",
         f"  error       {d['error']}",
-        f"  attempts    {d['attempts']}",
-        f"  next try    {d['retry_at']} UTC, or now with: organiser "
-        f"{PUSH_FLAG.get(d['action'], '--update-doi')} {d['doi']}",
     ]
+    if at:
+        lines.append(f"  failed at   {_minutes(at)} UTC")
+    lines += [
+        f"  attempts    {d['attempts']}",
+        f"  next try    {d['retry_at']} UTC",
+    ]
+    if not for_submitter:
+        lines.append(
+            f"  try now     organiser {PUSH_FLAG.get(d['action'], '--update-doi')} {d['doi']}"
+        )
+    return lines
+
+
+def _minutes(at: datetime | str) -> str:
+    if isinstance(at, str):  # a database that gives the text it stored
+        return at[:16]
+    return at.isoformat(" ", "minutes")

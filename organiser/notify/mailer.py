@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -17,6 +18,11 @@ DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 class MailError(OrganiserError):
     """The SMTP server could not be reached or refused the message; ``str()`` says why
     (never with the password)."""
+
+
+class RecipientRefused(MailError):
+    """The server refused every recipient for good (a 5xx answer to each): sending the same
+    message again will not help."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,13 @@ class Mailer:
         subject: str,
         body: str,
         attachment: tuple[str, str, bytes] | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         """Send one message to ``to``; ``attachment`` is (file name, MIME type, content).
+        Give the recipients the server refused (address -> its answer) when it took the
+        message for the others.
 
-        Raises :class:`MailError` if the server cannot be reached or refuses it.
+        Raises :class:`RecipientRefused` if the server refuses every recipient for good,
+        :class:`MailError` if it cannot be reached or refuses the message otherwise.
         """
         s = self.settings
         message = EmailMessage()
@@ -71,10 +80,40 @@ class Mailer:
                 if s.security == "starttls":
                     server.starttls(context=ssl.create_default_context())
                 if s.username:
-                    server.login(s.username, s.password)
-                server.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+                    _login(server, s.username, s.password)
+                refused = server.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            answers = {a: _answer(code, text) for a, (code, text) in exc.recipients.items()}
+            kind = (
+                RecipientRefused if all(c >= 500 for c, _ in exc.recipients.values()) else MailError
+            )
+            detail = "; ".join(f"{a}: {answer}" for a, answer in answers.items())
+            raise kind(f"{s.host}:{port} refused the recipients: {detail}") from None
+        except (OSError, smtplib.SMTPException, UnicodeError) as exc:
             detail = str(exc).replace(s.password, "***") if s.password else str(exc)
             raise MailError(
                 f"cannot send mail through {s.host}:{port}: {type(exc).__name__}: {detail}"
             ) from None
+        return {address: _answer(code, text) for address, (code, text) in refused.items()}
+
+
+def _login(server: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in; smtplib only sends ASCII credentials, so others go as UTF-8 with AUTH PLAIN
+    (RFC 4616)."""
+    if (username + password).isascii():
+        server.login(username, password)
+        return
+    server.ehlo_or_helo_if_needed()
+    if "PLAIN" not in server.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError(
+            "the server offers no AUTH PLAIN, needed for a login or password that is not ASCII"
+        )
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, answer = server.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {text}".strip()

@@ -105,24 +105,40 @@ class DatabaseUnavailable(Unavailable):
     """The database server cannot be reached, or the disk is full; exit 75."""
 
 
+#: What the database drivers raise (through peewee or directly).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (pw.PeeweeException, sqlite3.Error)
+
+
 @contextlib.contextmanager
 def guard(url: str) -> Iterator[None]:
-    """Turn the database driver's errors inside the block into one-line organiser errors:
-    :class:`DatabaseUnavailable` for what may pass (server gone, disk full, locked too long),
-    :class:`DatabaseError` for what will not (a bad URL or path, not a database, read-only)."""
-    shown = redact_url(url)
+    """Turn the database driver's errors inside the block into one-line organiser errors
+    (see :func:`classify`); the path and URL errors of opening become :class:`DatabaseError`."""
     try:
         yield
     except (DatabaseError, DatabaseUnavailable):
         raise
     except (OSError, ValueError, RuntimeError, pw.ImproperlyConfigured) as exc:
+        shown = redact_url(url)
         raise DatabaseError(f"[database] url: cannot open {shown}: {_first_line(exc)}") from None
-    except (pw.PeeweeException, sqlite3.Error) as exc:
-        text = _first_line(exc)
-        lowered = text.lower()
-        if any(word in lowered for word in _TRANSIENT):
-            raise DatabaseUnavailable(f"database {shown}: {text}") from None
-        raise DatabaseError(f"[database] url: cannot use {shown}: {text}") from None
+    except DRIVER_ERRORS as exc:
+        raise classify(exc, url) from None
+
+
+def classify(exc: BaseException, url: str) -> DatabaseError | DatabaseUnavailable:
+    """Give the organiser error for a driver error: :class:`DatabaseUnavailable` for what may
+    pass (server gone, disk full, locked too long), :class:`DatabaseError` for what will not
+    (not a database, read-only, a schema problem)."""
+    shown = redact_url(url)
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:  # a failed rollback hides the real error
+        chain.append(cause)
+        cause = cause.__context__
+    for error in reversed(chain):
+        text = _first_line(error)
+        if any(word in text.lower() for word in _TRANSIENT):
+            return DatabaseUnavailable(f"database {shown}: {text}")
+    return DatabaseError(f"[database] url: cannot use {shown}: {_first_line(exc)}")
 
 
 #: Driver messages that mean "try again later" rather than "fix the configuration".

@@ -55,9 +55,20 @@ def update(
                 Notice.update(fields).where(Notice.key == key).execute()
         started = Notice.get_or_none(Notice.key == SYSTEMIC)
         if outage and started is None:
-            Notice.delete().where((Notice.key == CLEARED) & ~Notice.sent).execute()
-            detail = json.dumps({"reason": outage, "since": now.isoformat(" ", "seconds")})
-            Notice.create(key=SYSTEMIC, fingerprint=outage, detail=detail, at=now)
+            unsent = Notice.get_or_none((Notice.key == CLEARED) & ~Notice.sent)
+            if unsent is not None:
+                # back before the news that it cleared went out: for the operators it never
+                # cleared, so it goes on as the outage they were told of (one "cleared" mail
+                # when it is really over, no second "started")
+                unsent.delete_instance()
+                held = json.loads(unsent.detail)
+                detail = json.dumps({"reason": held["reason"], "since": held["since"]})
+                Notice.create(
+                    key=SYSTEMIC, fingerprint=outage, detail=detail, sent=True, at=unsent.at
+                )
+            else:
+                detail = json.dumps({"reason": outage, "since": now.isoformat(" ", "seconds")})
+                Notice.create(key=SYSTEMIC, fingerprint=outage, detail=detail, at=now)
         elif recovered and not outage and started is not None:
             if started.sent:
                 detail = json.loads(started.detail)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from organiser.storage.database import open_database
-from organiser.storage.models import History, Record, SchemaVersion
+from organiser.storage.models import MODELS
 
 from conftest import DATA, Env, template, write_records
 
@@ -174,7 +174,7 @@ def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_the_same_on_postgresql(env: Env) -> None:
     database = open_database(PG_URL)
-    database.drop_tables([History, Record, SchemaVersion])
+    database.drop_tables(list(MODELS))
     database.close()
     env.db_url = PG_URL
     env.write_config(database={"url": PG_URL})

@@ -1,0 +1,242 @@
+"""What an operator does: status and metrics, dry runs, pushes, marking while a pass runs,
+reading without an account, and never seeing a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import sqlite3
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import ORGANISER, PASSWORD, Env, clean_environment, write_records
+
+
+def _marked(env: Env, count: int) -> None:
+    write_records(env.tmp / "in", count)
+    assert env.run("reserve", str(env.tmp / "in"), "--submitter", "ann@example.org").returncode == 0
+
+
+def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
+    _marked(env, 6)
+    assert env.run("-s").returncode == 0
+    env.run("register", "1", "2", "3")
+    env.faults(fail_dois={env.records()[2].doi: 422})
+    assert env.run("-r").returncode == 1
+    env.run("delete", "4")
+    result = env.run("status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    counts = {name: entry["records"] for name, entry in status["statuses"].items()}
+    assert counts == {
+        "to-be-reserved": 0,
+        "reserved": 2,
+        "to-be-registered": 1,
+        "registered": 2,
+        "update-reserved": 0,
+        "update-registered": 0,
+        "update-before-registration": 0,
+        "to-be-deleted": 1,
+        "deleted": 0,
+    }
+    waiting = status["statuses"]["to-be-registered"]["oldest_waiting_seconds"]
+    assert isinstance(waiting, int) and 0 <= waiting < 60
+    assert status["statuses"]["registered"]["oldest_waiting_seconds"] is None
+    assert (status["records"], status["waiting"], status["failing"]) == (6, 2, 1)
+    last = status["last_run"]
+    assert last["outcome"] == "failures" and last["actor"] == "organiser --register-all"
+    assert last["counts"] == {"register": {"done": 2, "failed": 1, "skipped": 0}}
+    text = env.run("status").stdout
+    assert "to-be-registered                    1  " in text
+    assert "records failing                     1" in text
+    assert "failures: register 2 done/1 failed" in text
+
+
+def test_status_prometheus_textfile_parses_and_is_written_atomically(env: Env) -> None:
+    _marked(env, 3)
+    assert env.run("-s").returncode == 0
+    target = env.tmp / "metrics" / "organiser.prom"
+    target.parent.mkdir()
+    result = env.run("status", "--prometheus", str(target))
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in target.parent.iterdir()] == ["organiser.prom"]  # no temp file left
+    families = {f.name: f for f in text_string_to_metric_families(target.read_text())}
+    records = {s.labels["status"]: s.value for s in families["organiser_records"].samples}
+    assert records["reserved"] == 3 and records["to-be-reserved"] == 0
+    assert families["organiser_records_failing"].samples[0].value == 0
+    outcome = {s.labels["outcome"]: s.value for s in families["organiser_last_run_outcome"].samples}
+    assert outcome["ok"] == 1 and outcome["failures"] == 0
+    done = [
+        s.value
+        for s in families["organiser_last_run_records"].samples
+        if s.labels == {"pass": "reserve", "result": "done"}
+    ]
+    assert done == [3]
+    started = families["organiser_last_run_start_timestamp_seconds"].samples[0].value
+    assert abs(started - time.time()) < 120
+    unwritable = env.run("status", "--prometheus", str(env.tmp / "missing" / "x.prom"))
+    assert unwritable.returncode == 2
+    assert unwritable.stderr.startswith(f"Error: --prometheus {env.tmp / 'missing' / 'x.prom'}")
+
+
+def test_dry_run_shows_what_would_be_sent_and_changes_nothing(env: Env) -> None:
+    _marked(env, 3)
+    assert env.run("-s").returncode == 0
+    env.run("register", "1")
+    env.run("delete", "2")
+    before, requests = env.snapshot(), len(env.server.datacite.seen)
+    result = env.run("--dry-run", "-u", "-s", "-r", "-d")
+    assert result.returncode == 0, result.stderr
+    first, second = env.records()[0].doi, env.records()[1].doi
+    assert result.stdout.splitlines() == [
+        f"would register\t{first}\turn:nasa:pds:organiser_test_00000::1.0\t"
+        f"PUT /dois/{first} event=publish (make it findable)",
+        f"would delete\t{second}\turn:nasa:pds:organiser_test_00001::1.0\t"
+        f"GET /dois/{second}, then DELETE it if a draft or PUT event=hide if findable",
+        "dry run: 2 record(s) would be worked on; nothing sent or changed",
+    ]
+    pushed = env.run("--dry-run", "--register-doi", "3")
+    assert pushed.returncode == 0
+    assert (
+        pushed.stdout.splitlines()[-1]
+        == "dry run: 0 record(s) would be worked on; nothing sent or changed"
+    )
+    assert env.snapshot() == before and len(env.server.datacite.seen) == requests
+
+
+def test_every_repeated_push_is_pushed(env: Env) -> None:
+    _marked(env, 3)
+    result = env.run("--reserve-doi", "1", "--reserve-doi", "2", "--register-doi", "3")
+    assert result.returncode == 0, result.stderr
+    assert [r.status for r in env.records()] == ["reserved", "reserved", "registered"]
+    assert result.stdout.splitlines() == [
+        "reserve: 1 done, 0 failed, 0 skipped",
+        "reserve: 1 done, 0 failed, 0 skipped",
+        "update: 0 done, 0 failed, 0 skipped",
+        "register: 1 done, 0 failed, 0 skipped",
+    ]
+
+
+def test_reading_needs_no_datacite_account(env: Env) -> None:
+    _marked(env, 2)
+    for key in ("username", "prefix"):
+        env.settings["datacite"].pop(key)
+    env.write_config()
+    environ = clean_environment()
+    environ["ORGANISER_CONFIG"] = str(env.config)
+    for args in (["list"], ["-l"], ["status"], ["show", "1"], ["list", "--json"]):
+        result = subprocess.run(
+            [str(ORGANISER), *args], capture_output=True, text=True, env=environ, check=False
+        )
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stdout and result.stderr == ""
+    pushed = env.run("-s")
+    assert pushed.returncode == 2
+    assert pushed.stderr == (
+        f"Error: {env.config}: [datacite] username: missing (required; or set "
+        "ORGANISER_DATACITE_USERNAME)\n"
+    )
+
+
+def test_thirty_marks_while_a_pass_runs_all_succeed(env: Env) -> None:
+    _marked(env, 70)
+    assert env.run("-s").returncode == 0
+    env.run("register", *[str(n) for n in range(1, 21)])
+    env.faults(latency=1.0)  # 30 commands take 10-20 s on two busy cores: the pass outlasts them
+    run = env.popen("-r")  # registers 1-20 (and what is marked meanwhile), 20 s and more
+    time.sleep(0.5)
+    commands = [["register", str(n)] for n in range(21, 31)]
+    commands += [["delete", str(n)] for n in range(61, 71)]
+    commands += [
+        ["update", str(n), str(env.tmp / "in" / f"record_{n - 1:05d}.json")] for n in range(41, 51)
+    ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda args: env.run(*args), commands))
+    assert run.poll() is None, "the pass ended before the marks ran: not a concurrency test"
+    _, err = run.communicate(timeout=120)
+    assert [r.returncode for r in results] == [0] * 30, [r.stderr for r in results if r.returncode]
+    assert all("locked" not in r.stderr for r in results)
+    assert run.returncode == 0, err
+    statuses = {r.id: r.status for r in env.records()}
+    assert all(statuses[n] in ("to-be-registered", "registered") for n in range(21, 31))
+    assert all(statuses[n] == "to-be-deleted" for n in range(61, 71))
+    assert all(statuses[n] == "update-reserved" for n in range(41, 51))
+    assert all(statuses[n] == "registered" for n in range(1, 21))
+
+
+def test_no_secret_appears_anywhere(env: Env) -> None:
+    smtp_secret, log = "smtp-secret-0815", env.tmp / "organiser.log"
+    env.write_config(
+        email={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": "9",  # nothing listens: the alert fails and says so
+            "security": "none",
+            "username": "alerts",
+            "sender": "organiser@example.org",
+            "recipients": "ops@example.org",
+        },
+        logging={"file": str(log)},
+    )
+    secrets = {"ORGANISER_EMAIL_PASSWORD": smtp_secret}
+    _marked(env, 4)
+    outputs = []
+    env.faults(fail_dois={env.records()[3].doi: 422})
+    for args in (
+        ["-v", "-s"],
+        ["register", "1", "2", "4"],
+        ["-v", "--dry-run", "-r"],
+        ["-v", "-r"],
+        ["config", "check"],
+        ["status", "--json"],
+        ["list", "--json"],
+        ["show", "1", "--json"],
+        ["-v", "--update-doi", "1"],
+    ):
+        outputs.append(env.run(*args, env=secrets))
+    outputs.append(env.run("-v", "-s", env={**secrets, "ORGANISER_DATACITE_PASSWORD": "wrong-pw"}))
+    assert outputs[3].returncode == 1 and "alert not sent" in outputs[3].stderr
+    daemon = env.popen("daemon", env={**secrets, "JOURNAL_STREAM": "1:2"})
+    time.sleep(3)
+    daemon.terminate()
+    out, err = daemon.communicate(timeout=10)
+    texts = [o.stdout + o.stderr for o in outputs] + [out + err, log.read_text()]
+    with sqlite3.connect(env.tmp / "organiser.db") as db:
+        for table in ("record", "history", "run", "notice"):
+            texts += [repr(row) for row in db.execute(f"SELECT * FROM {table}")]
+    assert len(log.read_text()) > 1000 and "record" in log.read_text()
+    for secret in (PASSWORD, smtp_secret, "wrong-pw"):
+        assert not [t for t in texts if secret in t], secret
+
+
+def test_a_terminal_gets_a_progress_bar(env: Env) -> None:
+    _marked(env, 5)
+    environ = clean_environment()
+    environ.update(ORGANISER_CONFIG=str(env.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(ORGANISER), "-s"], stdout=follower, stderr=follower, env=environ
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        try:
+            chunk = os.read(leader, 4096) if ready else b""
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=30)
+    os.close(leader)
+    text = shown.decode()
+    assert process.returncode == 0
+    assert "reserve " in text and "0/5" in text and "5/5" in text and "[####" in text
+    assert "reserve: 5 done, 0 failed, 0 skipped" in text
+    quiet = env.run("-s")  # not a terminal: no bar
+    assert quiet.stdout == "reserve: 0 done, 0 failed, 0 skipped\n"
