@@ -83,3 +83,29 @@ def test_a_version_1_database_gains_lid_and_title(tmp_path: Path) -> None:
         "registered",
     )
     assert SchemaVersion.get().version == len(MIGRATIONS)
+
+
+def test_upgrades_wait_for_the_run_lock(tmp_path: Path) -> None:
+    from organiser.lock import LockHeld, RunLock
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    open_database(url, MIGRATIONS[:2]).close()  # a version 2 database
+    holder, other = RunLock(tmp_path, url), RunLock(tmp_path, url)
+    holder.acquire()
+    try:
+        with pytest.raises(LockHeld, match="another organiser run is in progress"):
+            open_database(url, upgrade_lock=lambda: other.held_for(0.3))
+        assert SchemaVersion.select().first().version == 2  # nothing migrated meanwhile
+    finally:
+        holder.release()
+    opened: list[bool] = []
+
+    def lock() -> object:
+        opened.append(True)
+        return other.held_for(0.3)
+
+    open_database(url, upgrade_lock=lock)  # type: ignore[arg-type]
+    assert opened == [True] and SchemaVersion.select().first().version == len(MIGRATIONS)
+    open_database(url, upgrade_lock=lock)  # type: ignore[arg-type]
+    assert opened == [True]  # an up-to-date database needs no lock
+    assert not other.held
