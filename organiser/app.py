@@ -23,6 +23,7 @@ from organiser.intake.sources import Limits
 from organiser.lock import RunLock
 from organiser.notify.mailer import Mailer, MailSettings
 from organiser.storage.database import open_database
+from organiser.storage.models import database_proxy
 
 #: How long opening the database waits for a running organiser before a schema upgrade.
 UPGRADE_WAIT = 60.0
@@ -91,6 +92,12 @@ class App:
                 upgrade_lock=lambda: self.run_lock.held_for(UPGRADE_WAIT),
             )
             self._db_open = True
+
+    def reconnect_db(self) -> None:
+        """Close the database connection so that the next query opens a fresh one (the
+        daemon does this before each run: a server restarted meanwhile is no problem)."""
+        if self._db_open and not database_proxy.is_closed():
+            database_proxy.close()
 
     @property
     def scheme(self) -> DoiScheme:

@@ -9,18 +9,15 @@ Sources, later ones winning: the schema defaults, the user's INI file (``--confi
 from __future__ import annotations
 
 import configparser
-import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
-
+from organiser import config_parsers as P
 from organiser.errors import UserError
+from organiser.redact import redact_url, url_secrets
 
 
 class ConfigError(UserError):
@@ -37,299 +34,157 @@ class Key:
     secret: bool = False
 
 
-def _text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-def _matching(regex: str, rule: str) -> Callable[[str], str]:
-    """Give a parser accepting a stripped value that fully matches ``regex``."""
-
-    def parse(value: str) -> str:
-        value = value.strip()
-        if not re.fullmatch(regex, value):
-            raise ValueError(rule)
-        return value
-
-    return parse
-
-
-DAY, YEAR = 86400, 365 * 86400
-_prefix = _matching(r"10\.\d{4,9}", "must be a DOI prefix such as 10.5072")
-_pattern = _matching(
-    r"[x-]*x[x-]*", "must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx"
-)
-
-
-def _number(
-    convert: Callable[[str], float], minimum: float, maximum: float, unit: str = ""
-) -> Callable[[str], Any]:
-    """Give a parser for finite numbers of type ``convert`` from ``minimum`` to ``maximum``."""
-    rule = f"must be a number from {minimum:g} to {maximum:g}{unit}"
-    if convert is int:
-        rule = f"must be a whole number from {minimum:g} to {maximum:g}{unit}"
-
-    def parse(value: str) -> float:
-        try:
-            number = convert(value.strip())
-        except ValueError:
-            raise ValueError(f"is not a number: it {rule}") from None
-        if not math.isfinite(number) or not minimum <= number <= maximum:
-            raise ValueError(rule)
-        return number
-
-    return parse
-
-
-def _base_url(value: str) -> str:
-    value = _url(value)
-    parts = urlsplit(value)
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(
-            "must be the API's base URL, without a path or query "
-            "(e.g. https://api.datacite.org, not .../dois)"
-        )
-    return value
-
-
-def _cron(value: str) -> str:
-    value = " ".join(value.split())
-    if value.lower() in ("", "off", "none"):
-        return ""
-    try:
-        CronTrigger.from_crontab(value, timezone="UTC")
-    except ValueError as exc:
-        raise ValueError(
-            f"is not a crontab expression (minute hour day month weekday): {exc}"
-        ) from None
-    return value
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        value = value.strip().lower()
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-
-    return parse
-
-
-def _addresses(value: str) -> tuple[str, ...]:
-    found = tuple(a.strip() for a in value.replace(";", ",").split(",") if a.strip())
-    for address in found:
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
-            raise ValueError(f"{address!r} is not an email address")
-    return found
-
-
-def _address(value: str) -> str:
-    value = value.strip()
-    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
-        raise ValueError("is not an email address")
-    return value
-
-
-def _path(value: str) -> str:
-    return str(Path(value.strip()).expanduser()) if value.strip() else ""
-
-
-def _alphabet(value: str) -> str:
-    value = _matching(r"[0-9a-z]{10,}", _ALPHABET_RULE)(value)
-    if len(set(value)) < 10:
-        raise ValueError(_ALPHABET_RULE)
-    return value
-
-
-_ALPHABET_RULE = "must be at least 10 distinct lower-case letters or digits"
-
-
-def _any(value: str) -> str:
-    return value
-
-
-def _words(value: str) -> tuple[str, ...]:
-    return tuple(w.strip() for w in value.split(",") if w.strip())
-
-
-def _nodes(value: str) -> dict[str, str]:
-    nodes = {}
-    for entry in (e.strip() for e in value.split(";") if e.strip()):
-        key, sep, name = entry.partition("=")
-        if not sep or not re.fullmatch(r"[a-z0-9_-]+", key.strip()) or not name.strip():
-            raise ValueError("must be id=Long Name entries separated by ';', e.g. 'lro=LRO Data'")
-        nodes[key.strip()] = name.strip()
-    return nodes
-
-
-def _boolean(value: str) -> bool:
-    text = value.strip().lower()
-    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
-        raise ValueError("must be true or false")
-    return text in ("true", "yes", "on", "1")
-
-
-def _template(value: str) -> str:
-    value = _url(value)
-    if "{lid}" not in value or "{vid}" not in value:
-        raise ValueError("must contain {lid} and {vid} (and may contain {view})")
-    try:
-        value.format(view="Bundle", lid="x", vid="1.0")
-    except (KeyError, IndexError, ValueError):
-        raise ValueError("may only use the fields {view}, {lid} and {vid}") from None
-    return value
-
-
 SCHEMA: dict[str, dict[str, Key]] = {
     "datacite": {
         "url": Key(
-            _base_url,
+            P.base_url,
             "https://api.test.datacite.org",
             "DataCite REST API base URL, no path (production: https://api.datacite.org).",
         ),
-        "username": Key(_text, None, "Repository account (client id), e.g. DEMO.ORGANISER."),
+        "username": Key(P.text, None, "Repository account (client id), e.g. DEMO.ORGANISER."),
         "password": Key(
-            _text, None, "Repository password; prefer ORGANISER_DATACITE_PASSWORD.", secret=True
+            P.text, None, "Repository password; prefer ORGANISER_DATACITE_PASSWORD.", secret=True
         ),
-        "prefix": Key(_prefix, None, "DOI prefix of the repository, e.g. 10.5072."),
+        "prefix": Key(P.prefix, None, "DOI prefix of the repository, e.g. 10.5072."),
         "namespace_separator": Key(
-            _any, "", "Text between prefix/ and the random suffix (e.g. 'pds.'); may be empty."
+            P.verbatim,
+            "",
+            "Text between prefix/ and the random suffix (e.g. 'pds.'); may be empty.",
         ),
-        "suffix_pattern": Key(_pattern, "xxxx-xxxx", "Shape of generated suffixes."),
+        "suffix_pattern": Key(P.pattern, "xxxx-xxxx", "Shape of generated suffixes."),
         "suffix_alphabet": Key(
-            _alphabet,
+            P.alphabet,
             "0123456789abcdefghjkmnpqrstvwxyz",
             "Characters of generated suffixes (default: Crockford base32, no i l o u).",
         ),
-        "connect_timeout": Key(_number(float, 0.1, 600), "10", "Seconds to wait for a connection."),
+        "connect_timeout": Key(
+            P.number(float, 0.1, 600), "10", "Seconds to wait for a connection."
+        ),
         "timeout": Key(
-            _number(float, 0.1, 3600), "60", "Seconds to wait for an answer (read timeout)."
+            P.number(float, 0.1, 3600), "60", "Seconds to wait for an answer (read timeout)."
         ),
         "retries": Key(
-            _number(int, 1, 20), "5", "Tries per request before a transient failure counts."
+            P.number(int, 1, 20), "5", "Tries per request before a transient failure counts."
         ),
         "backoff": Key(
-            _number(float, 0, 600), "1", "First wait between tries, seconds; doubles, with jitter."
+            P.number(float, 0, 600), "1", "First wait between tries, seconds; doubles, with jitter."
         ),
         "max_backoff": Key(
-            _number(float, 0, 3600), "120", "Longest wait between tries, including Retry-After."
+            P.number(float, 0, 3600), "120", "Longest wait between tries, including Retry-After."
         ),
     },
     "database": {
         "url": Key(
-            _text,
+            P.text,
             "sqlite:///~/.local/share/organiser/organiser.db",
             "Peewee database URL: sqlite:///PATH or postgresql://USER:PASS@HOST/DB.",
         ),
     },
     "intake": {
-        "publisher": Key(_text, "NASA Planetary Data System", "Publisher of PDS4-derived records."),
+        "publisher": Key(
+            P.text, "NASA Planetary Data System", "Publisher of PDS4-derived records."
+        ),
         "keywords": Key(
-            _words, "", "Subjects added to every PDS4-derived record, comma-separated."
+            P.words, "", "Subjects added to every PDS4-derived record, comma-separated."
         ),
         "landing_page": Key(
-            _template,
+            P.template,
             "https://pds.nasa.gov/ds-view/pds/view{view}.jsp?identifier={lid}&version={vid}",
             "Landing page of a PDS4 product; {view} is Bundle, Collection, Document, Context "
             "or Product; {lid} and {vid} are percent-encoded.",
         ),
         "extra_nodes": Key(
-            _nodes, "", "More steward nodes besides the PDS ones: 'id=Long Name; id=Long Name'."
+            P.nodes, "", "More steward nodes besides the PDS ones: 'id=Long Name; id=Long Name'."
         ),
         "versioned_dois": Key(
-            _boolean,
+            P.boolean,
             "false",
             "A new version of an identifier that has a DOI gets '<first DOI>.<n>' (DSpace's "
             "versioned DOIs) instead of being refused.",
         ),
         "max_bytes": Key(
-            _number(int, 1, 2**30), "10485760", "Largest metadata file or URL body, bytes."
+            P.number(int, 1, 2**30), "10485760", "Largest metadata file or URL body, bytes."
         ),
-        "url_timeout": Key(_number(float, 1, 600), "30", "Seconds to wait for a metadata URL."),
-        "max_redirects": Key(_number(int, 0, 30), "5", "Redirects followed for a metadata URL."),
+        "url_timeout": Key(P.number(float, 1, 600), "30", "Seconds to wait for a metadata URL."),
+        "max_redirects": Key(P.number(int, 0, 30), "5", "Redirects followed for a metadata URL."),
     },
     "organiser": {
         "state_dir": Key(
-            _path,
+            P.path,
             "",
             "Where the run lock lives; empty: $STATE_DIRECTORY (systemd), else "
             "~/.local/state/organiser.",
         ),
-        "batch_size": Key(_number(int, 1, 10000), "100", "Records claimed at a time by a pass."),
+        "batch_size": Key(P.number(int, 1, 10000), "100", "Records claimed at a time by a pass."),
         "claim_timeout": Key(
-            _number(float, 60, 7 * DAY),
+            P.number(float, 60, 7 * P.DAY),
             "900",
             "Seconds a claim lasts; a killed run's claims expire then.",
         ),
         "retry_delay": Key(
-            _number(float, 0, 7 * DAY),
+            P.number(float, 0, 7 * P.DAY),
             "300",
             "Seconds before a record that failed transiently is tried again; doubles per attempt.",
         ),
         "max_retry_delay": Key(
-            _number(float, 0, YEAR), "86400", "Longest delay between record tries."
+            P.number(float, 0, P.YEAR), "86400", "Longest delay between record tries."
         ),
         "outage_threshold": Key(
-            _number(int, 1, 1000),
+            P.number(int, 1, 1000),
             "3",
             "Consecutive records failing transiently that mean DataCite is unreachable.",
         ),
     },
     "scheduler": {
         "cron": Key(
-            _cron,
+            P.cron,
             "*/15 * * * *",
             "When 'organiser daemon' runs the passes: a crontab expression in UTC "
             "(minute hour day month weekday).",
         ),
         "run_at_start": Key(
-            _boolean, "true", "The daemon also runs the passes once as soon as it starts."
+            P.boolean, "true", "The daemon also runs the passes once as soon as it starts."
         ),
         "misfire_grace_time": Key(
-            _number(int, 1, DAY),
+            P.number(int, 1, P.DAY),
             "600",
             "Seconds a run may start late (after a long run or a suspend) instead of being "
             "skipped; missed runs are folded into one.",
         ),
     },
     "email": {
-        "smtp_host": Key(_any, "", "SMTP server for alerts; empty: no email is sent."),
+        "smtp_host": Key(P.verbatim, "", "SMTP server for alerts; empty: no email is sent."),
         "smtp_port": Key(
-            _number(int, 0, 65535), "0", "SMTP port; 0: 465 for ssl, 587 for starttls, 25 else."
+            P.number(int, 0, 65535), "0", "SMTP port; 0: 465 for ssl, 587 for starttls, 25 else."
         ),
-        "security": Key(_choice("starttls", "ssl", "none"), "starttls", "starttls, ssl or none."),
-        "username": Key(_any, "", "SMTP login; empty: no login."),
+        "security": Key(P.choice("starttls", "ssl", "none"), "starttls", "starttls, ssl or none."),
+        "username": Key(P.verbatim, "", "SMTP login; empty: no login."),
         "password": Key(
-            _any, "", "SMTP password; prefer ORGANISER_EMAIL_PASSWORD or a credential.", secret=True
+            P.verbatim,
+            "",
+            "SMTP password; prefer ORGANISER_EMAIL_PASSWORD or a credential.",
+            secret=True,
         ),
-        "sender": Key(_address, "", "From address of alerts (required when smtp_host is set)."),
-        "recipients": Key(_addresses, "", "Operators who get the alerts, comma-separated."),
+        "sender": Key(P.address, "", "From address of alerts (required when smtp_host is set)."),
+        "recipients": Key(P.addresses, "", "Operators who get the alerts, comma-separated."),
         "notify_submitters": Key(
-            _boolean, "false", "Also mail each submitter the failures of their own records."
+            P.boolean, "false", "Also mail each submitter the failures of their own records."
         ),
-        "timeout": Key(_number(float, 1, 600), "30", "Seconds to wait for the SMTP server."),
+        "timeout": Key(P.number(float, 1, 600), "30", "Seconds to wait for the SMTP server."),
     },
     "logging": {
         "level": Key(
-            _choice("auto", "debug", "info", "warning", "error"),
+            P.choice("auto", "debug", "info", "warning", "error"),
             "auto",
             "auto: info under systemd and in the daemon (one line per record), warning "
             "otherwise; -v and -q override it.",
         ),
         "format": Key(
-            _choice("auto", "console", "json"),
+            P.choice("auto", "console", "json"),
             "auto",
             "auto: json under systemd (JOURNAL_STREAM set), readable text otherwise.",
         ),
-        "file": Key(_path, "", "Also append JSON log lines to this file (tracebacks go here)."),
+        "file": Key(P.path, "", "Also append JSON log lines to this file (tracebacks go here)."),
     },
 }
 
@@ -350,10 +205,11 @@ class Config:
         return self.values[section]
 
     def require(self, section: str, *keys: str) -> Mapping[str, Any]:
-        """Give ``section``, raising :class:`ConfigError` if one of ``keys`` is not set."""
-        for key in keys:
-            if (section, key) in self.missing:
-                raise ConfigError(self.missing[section, key])
+        """Give ``section``, raising :class:`ConfigError` (one line per key) if any of
+        ``keys`` is not set."""
+        missing = [self.missing[section, key] for key in keys if (section, key) in self.missing]
+        if missing:
+            raise ConfigError("\n".join(missing))
         return self.values[section]
 
     def secrets(self) -> list[str]:
@@ -365,15 +221,9 @@ class Config:
             for key, spec in keys.items()
             if spec.secret and self.values[section].get(key)
         ]
-        url = str(self.values["database"]["url"])
-        creds = url.partition("://")[2].rpartition("@")[0]
-        if ":" in creds:
-            found.append(creds.split(":", 1)[1])
-        datacite_url = str(self.values["datacite"]["url"])
-        creds = datacite_url.partition("://")[2].rpartition("@")[0]
-        if ":" in creds:
-            found.append(creds.split(":", 1)[1])
-        return [secret for secret in found if len(secret) >= 3]
+        found += url_secrets(str(self.values["database"]["url"]))
+        found += url_secrets(str(self.values["datacite"]["url"]))
+        return [secret for secret in found if secret]
 
 
 def env_name(section: str, key: str) -> str:
@@ -405,6 +255,16 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             raise ConfigError(f"{source}: file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{source}: cannot read: {exc}") from None
+        except configparser.MissingSectionHeaderError:
+            raise ConfigError(
+                f"{source}: not a valid INI file: File contains no section headers."
+            ) from None
+        except configparser.ParsingError as exc:
+            lineno, line = exc.errors[0]
+            raise ConfigError(
+                f"{source}: not a valid INI file: line {lineno}: {line.strip()!r} is not "
+                "'key = value' or '[section]'"
+            ) from None
         except configparser.Error as exc:
             first = str(exc).splitlines()[0]
             raise ConfigError(f"{source}: not a valid INI file: {first}") from None
@@ -446,7 +306,7 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             try:
                 values[section][key] = spec.parse(raw)
             except ValueError as exc:
-                shown = "***" if spec.secret else repr(raw)
+                shown = "***" if spec.secret else repr(redact_url(raw) if key == "url" else raw)
                 raise ConfigError(f"{where}: {shown} {_reason(exc)}") from None
     email = values["email"]
     if email["smtp_host"] and not email["sender"]:

@@ -20,7 +20,7 @@ class LockHeld(Unavailable):
 
 
 class RunLock:
-    """The lock file for one database in ``state_dir``; ``holder`` tells who has it."""
+    """The lock file for one database in ``state_dir``; it holds the holder's pid."""
 
     def __init__(self, state_dir: Path, database_url: str) -> None:
         digest = hashlib.sha256(database_url.encode()).hexdigest()[:12]

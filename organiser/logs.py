@@ -112,8 +112,8 @@ def setup(
     json_chain = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
         _drop_console_key,
-        scrub,
         structlog.processors.format_exc_info,
+        scrub,
         render(structlog.processors.JSONRenderer(ensure_ascii=False)),
     ]
     console_chain = [

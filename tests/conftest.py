@@ -16,7 +16,7 @@ import pytest
 
 from organiser.standin import DataCite, Faults, StandinServer
 from organiser.storage.database import open_database
-from organiser.storage.models import History, Record
+from organiser.storage.models import MODELS, History, Record
 
 DATA = Path(__file__).parent / "data"
 USER, PASSWORD, PREFIX = "DEMO.ORGANISER", "standin-secret-4711", "10.5072"
@@ -79,6 +79,14 @@ class Env:
             },
         }
         self.write_config()
+
+    def use_database(self, url: str) -> None:
+        """Point this test at ``url`` (e.g. the test PostgreSQL server), emptied first."""
+        database = open_database(url)
+        database.drop_tables(list(MODELS))
+        database.close()
+        self.db_url = url
+        self.write_config(database={"url": url})
 
     def write_config(self, **sections: dict[str, str]) -> None:
         """(Re)write the config file, merging ``sections`` into the defaults of the test."""

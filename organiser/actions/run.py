@@ -11,8 +11,9 @@ import structlog
 
 from organiser.actions import alerts
 from organiser.app import App
-from organiser.domain.states import Action, State
+from organiser.domain.states import Action, InvalidTransition, State, pass_states, transition
 from organiser.engine import passes
+from organiser.engine.effects import describe
 from organiser.engine.passes import ORDER, Observer, RunResult
 from organiser.engine.stop import StopFlag
 from organiser.storage import claims, records, runs
@@ -83,17 +84,12 @@ def push(
     Raises ``RecordError`` for an unknown record or one not in a state the push applies to
     (``--reserve-doi`` needs to-be-reserved, ``--delete-doi`` to-be-deleted, as in DSpace).
     """
-    names, action, needed = PUSHES[what]
+    names, action, _ = PUSHES[what]
     flag = f"--{what}-doi"
     app.client()  # no account, no mark: refuse before writing anything
     with app.run_lock.held_for():
         app.open_db()
-        record = records.find(ref)
-        if needed is not None and record.status != needed:
-            hint = f"; mark it first: organiser {what} {ref}" if what == "delete" else ""
-            raise records.RecordError(
-                f"{record.doi} is {record.status}; {flag} pushes a record marked {needed}{hint}"
-            )
+        record = _pushable(what, ref)
         actor = f"organiser {flag} {ref}"
         if action is Action.MARK_UPDATE:
             attributes = records.attributes_of(record)
@@ -113,14 +109,44 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def plan(app: App, names: Sequence[str], refs: Sequence[str] = ()) -> list[str]:
-    """Give what a run of ``names`` (or pushes of ``refs``) would send now, one line per
-    record; nothing is claimed, sent or changed. Needs no DataCite account."""
+def _pushable(what: str, ref: str) -> Record:
+    """Give the record ``ref`` names if ``--<what>-doi`` applies to it. Raises
+    ``RecordError`` otherwise."""
+    _, action, needed = PUSHES[what]
+    record = records.find(ref)
+    if needed is not None and record.status != needed:
+        hint = f"; mark it first: organiser {what} {ref}" if what == "delete" else ""
+        raise records.RecordError(
+            f"{record.doi} is {record.status}; --{what}-doi pushes a record marked {needed}{hint}"
+        )
+    if action is not None:  # the mark must apply too
+        try:
+            transition(State(record.status), action, records.state_or_none(record.prior_status))
+        except InvalidTransition as exc:
+            raise records.RecordError(f"{record.doi} {exc}") from None
+    return record
+
+
+def plan(app: App, names: Sequence[str]) -> list[str]:
+    """Give what a run of ``names`` would send now, one line per record; nothing is
+    claimed, sent or changed. Needs no DataCite account."""
     app.open_db()
-    batch = app.config["organiser"]["batch_size"]
-    if not refs:
-        return list(passes.plan(names, batch, app.clock()))
-    lines: list[str] = []
-    for ref in refs:
-        lines += passes.plan(names, batch, app.clock(), records.find(ref))
+    return list(passes.plan(names, app.config["organiser"]["batch_size"], app.clock()))
+
+
+def plan_push(app: App, what: str, ref: str) -> list[str]:
+    """Give what ``--<what>-doi ref`` would send now (its mark applied in memory only).
+    Raises ``RecordError`` as the push itself would."""
+    app.open_db()
+    names, action, _ = PUSHES[what]
+    record = _pushable(what, ref)
+    if action is not None:
+        step = transition(State(record.status), action, records.state_or_none(record.prior_status))
+        record.status = str(step.state)
+    lines = []
+    for name in names:  # follow the record through the push's passes, as they would take it
+        state = State(record.status)
+        if state in pass_states(passes.OUTCOME[name]):
+            lines.append(f"{name}\t{record.doi}\t{record.identifier}\t{describe(name, record)}")
+            record.status = str(transition(state, passes.OUTCOME[name]).state)
     return lines

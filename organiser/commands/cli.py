@@ -8,6 +8,7 @@ holds the lock; 130/143 interrupted by SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any
@@ -16,16 +17,16 @@ import click
 import structlog
 
 from organiser import __version__, logs
+from organiser.actions import records as read
 from organiser.actions import run as run_action
 from organiser.app import App
 from organiser.commands import render
 from organiser.commands.signals import exit_code, stopping_on_signals
 from organiser.config import ConfigError
-from organiser.domain.states import QUEUED_STATES
 from organiser.engine.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, OrganiserError
-from organiser.storage import records
+from organiser.lock import LockHeld
 from organiser.storage.database import DRIVER_ERRORS, classify
 
 EXIT_INTERNAL = 70
@@ -58,7 +59,9 @@ class OrganiserGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except OrganiserError as exc:
-            quiet = ctx.meta.get("quiet", False) and exc.exit_code == 75 and _is_lock(exc)
+            quiet = (
+                ctx.meta.get("quiet", False) and exc.exit_code == 75 and isinstance(exc, LockHeld)
+            )
             code = exc.exit_code
             if isinstance(exc, Interrupted):
                 code = exit_code(str(exc))
@@ -66,6 +69,9 @@ class OrganiserGroup(click.Group):
         except DRIVER_ERRORS as exc:  # the database failed after it was opened
             error = classify(exc, _database_url(ctx))
             raise Failed(str(error), error.exit_code) from None
+        except BrokenPipeError:  # e.g. `organiser list | head`: the reader has enough
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (nothing more gets written)
+            ctx.exit(141)
         except KeyboardInterrupt:
             raise Failed("interrupted (SIGINT); nothing was left half-done", 130) from None
         except Exception as exc:
@@ -81,10 +87,6 @@ def _database_url(ctx: click.Context) -> str:
         return str(ctx.obj.config["database"]["url"])
     except (AttributeError, OrganiserError):
         return "(database)"
-
-
-def _is_lock(exc: Exception) -> bool:
-    return type(exc).__name__ == "LockHeld"
 
 
 def _log_traceback(ctx: click.Context) -> str:
@@ -228,7 +230,7 @@ def cli(
         ctx.exit(0)
     if list_queued:
         app.open_db()
-        render.records(records.select(sorted(QUEUED_STATES)), as_json=False)
+        render.records(read.queued(), as_json=False)
     if dry_run:
         _dry_run(app, all_passes, pushes)
         ctx.exit(0)
@@ -239,7 +241,7 @@ def cli(
 def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
     lines = run_action.plan(app, names) if names else []
     for what, ref in pushes:
-        lines += run_action.plan(app, run_action.PUSHES[what][0], [ref])
+        lines += run_action.plan_push(app, what, ref)
     for line in lines:
         click.echo(f"would {line}")
     click.echo(f"dry run: {len(lines)} record(s) would be worked on; nothing sent or changed")
@@ -258,5 +260,5 @@ def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool)
             if code >= 75:  # DataCite unreachable or interrupted: do not go on
                 break
             outcome = run_action.push(app, what, ref, stop, observer)
-            code = max(code, render.outcome(outcome, quiet))
+            code = max(code, render.outcome(outcome, quiet, push=True))
     return code

@@ -18,11 +18,13 @@ from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
 from organiser.commands.sdnotify import notify
+from organiser.commands.signals import die
 from organiser.config import ConfigError
 from organiser.engine.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, OrganiserError, UserError
 from organiser.lock import LockHeld
+from organiser.storage.database import DRIVER_ERRORS, classify
 
 log = structlog.get_logger("organiser.daemon")
 JOB = "passes"
@@ -37,6 +39,7 @@ class Daemon:
         self.stop = StopFlag()
         self.busy = False
         self.reload_pending = False
+        self._stopping = False
         self.scheduler = BlockingScheduler(timezone=UTC, executors={"default": DebugExecutor()})
 
     def serve(self) -> int:
@@ -46,6 +49,11 @@ class Daemon:
         """
         self.app.client()  # fail now, not at the first tick, without an account
         self.app.open_db()
+        try:
+            with self.app.run_lock.held_for():
+                pass
+        except LockHeld as exc:
+            log.warning("the run lock is taken now; runs are skipped while it is", reason=str(exc))
         trigger = self._trigger()
         scheduler = self.app.config["scheduler"]
         self.scheduler.add_job(
@@ -79,6 +87,7 @@ class Daemon:
         self.busy = True
         notify("STATUS=running the passes")
         try:
+            self.app.reconnect_db()  # a database server restarted between ticks is fine
             outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop)
             result = outcome.result
             if outcome.alert_warning:
@@ -91,6 +100,8 @@ class Daemon:
             log.warning("run interrupted", reason=str(exc))
         except OrganiserError as exc:
             log.error("run failed", error=str(exc))
+        except DRIVER_ERRORS as exc:
+            log.error("run failed", error=str(classify(exc, self.app.config["database"]["url"])))
         except Exception:
             log.exception("internal error in a scheduled run")
         finally:
@@ -103,13 +114,16 @@ class Daemon:
 
     def _shutdown(self) -> None:
         """Stop the scheduler once it is done with the current job: from another thread,
-        which waits for the scheduler's job-store lock (held while a job is handled)."""
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": False}).start()
+        which waits for the scheduler's job-store lock (held while a job is handled). Only
+        once, however many signals come."""
+        if not self._stopping:
+            self._stopping = True
+            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": False}).start()
 
     def _terminate(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.stop.requested and self.busy:
-            raise Interrupted(f"{name} (second signal: stopped at once)")
+            die(signum)
         self.stop.request(name)
         notify("STOPPING=1")
         log.info("stopping", signal=name, busy=self.busy)
@@ -129,11 +143,15 @@ class Daemon:
         try:
             self.app.reload()
             trigger = self._trigger()
+            self.app.client()  # the account is checked as at start
             configure_logging(self.app, self.quiet, self.verbose, daemon=True)
         except (ConfigError, UserError) as exc:
             self.app.use_config(old)
             log.error("configuration not reloaded; keeping the old one", error=str(exc))
             return
+        for section, key in (("database", "url"), ("organiser", "state_dir")):
+            if self.app.config[section][key] != old[section][key]:
+                log.warning(f"[{section}] {key} changed: it takes effect at the next restart")
         scheduler = self.app.config["scheduler"]
         self.scheduler.modify_job(JOB, misfire_grace_time=scheduler["misfire_grace_time"])
         self.scheduler.reschedule_job(JOB, trigger=trigger)

@@ -6,14 +6,14 @@ import json
 
 import click
 
+from organiser.actions import records as read
 from organiser.actions.status import status as queue_status
 from organiser.app import App
 from organiser.commands import render
 from organiser.commands.cli import cli
-from organiser.config import SCHEMA, example_ini
+from organiser.config import SCHEMA, ConfigError, example_ini
 from organiser.domain.states import State
 from organiser.notify import prometheus
-from organiser.storage import records
 from organiser.storage.database import redact_url
 
 
@@ -31,7 +31,7 @@ from organiser.storage.database import redact_url
 def list_(app: App, statuses: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     """List records with their DOI, identifier, status and last error."""
     app.open_db()
-    render.records(records.select(statuses, limit), as_json)
+    render.records(read.listing(statuses, limit), as_json)
 
 
 @cli.command()
@@ -41,7 +41,8 @@ def list_(app: App, statuses: tuple[str, ...], limit: int | None, as_json: bool)
 def show(app: App, ref: str, as_json: bool) -> None:
     """Show one record: its fields, metadata and history."""
     app.open_db()
-    record = records.find(ref)
+    view = read.show(ref)
+    record = view.record
     row = render.record_row(record)
     history = [
         {
@@ -52,15 +53,16 @@ def show(app: App, ref: str, as_json: bool) -> None:
             "actor": h.actor,
             "outcome": h.outcome,
         }
-        for h in records.history_of(record)
+        for h in view.history
     ]
     if as_json:
-        row.update(url=record.url, attributes=records.attributes_of(record), history=history)
+        row.update(url=record.url, attributes=view.attributes, history=history)
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
         return
+    row["title"] = record.title
+    row["url"] = record.url
     for key, value in row.items():
-        click.echo(f"{key + ':':<16}{'' if value is None else value}")
-    click.echo(f"{'url:':<16}{record.url or ''}")
+        click.echo(f"{key + ':':<18}{'' if value is None else value}")
     click.echo("history:")
     for h in history:
         outcome = f"  ({h['outcome']})" if h["outcome"] else ""
@@ -77,17 +79,23 @@ def show(app: App, ref: str, as_json: bool) -> None:
     metavar="FILE",
     help="Also write the figures as a node_exporter textfile (atomically).",
 )
-@click.pass_obj
-def status(app: App, as_json: bool, textfile: str | None) -> None:
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
     """How the queue is doing: records per status, the oldest waiting record per status,
-    records with failures, and the last run."""
+    records with failures, and the last run. With -q (and --prometheus) nothing is
+    printed."""
+    app: App = ctx.obj
     app.open_db()
     figures = queue_status(app.clock())
+    figures["database"] = redact_url(app.config["database"]["url"])
     if textfile:
         prometheus.write(textfile, prometheus.render(figures))
+    if ctx.meta.get("quiet"):
+        return
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
+    click.echo(f"database: {figures['database']}")
     click.echo(f"{'status':<28}{'records':>9}  oldest waiting")
     for name, entry in figures["statuses"].items():
         age = entry["oldest_waiting_seconds"]
@@ -138,8 +146,8 @@ def check(app: App) -> None:
     database run without them.
     """
     values = app.config
-    for section, key in values.missing:
-        values.require(section, key)
+    if values.missing:
+        raise ConfigError("\n".join(values.missing.values()))
     click.echo(f"# configuration OK (from {values.source})")
     for section, keys in values.values.items():
         click.echo(f"[{section}]")

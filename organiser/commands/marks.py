@@ -9,11 +9,11 @@ import click
 
 from organiser import intake
 from organiser.actions import mark
+from organiser.actions import records as read
 from organiser.app import App
 from organiser.commands.cli import cli
 from organiser.domain.states import Action
 from organiser.errors import UserError
-from organiser.storage import records
 
 
 def _check_node(app: App, node: str | None) -> None:
@@ -77,7 +77,7 @@ def reserve(
     for record in mark.reserve(plan, _actor(submitter), app.clock()):
         click.echo(f"{record.doi}\t{record.identifier}\t{record.status}")
     for earlier, _ in plan.relate:
-        click.echo(f"{earlier.doi}\t{earlier.identifier}\t{records.find(earlier.doi).status}")
+        click.echo(f"{earlier.doi}\t{earlier.identifier}\t{read.find(earlier.doi).status}")
 
 
 @cli.command()

@@ -30,7 +30,7 @@ def record_row(r: Record) -> dict[str, Any]:
         else None,
         "node": r.node,
         "submitter": r.submitter,
-        "updated_at": r.updated_at.isoformat() if r.updated_at else None,
+        "updated_at": r.updated_at.isoformat(" ", "seconds") if r.updated_at else None,
     }
 
 
@@ -48,9 +48,9 @@ def records(rows: Iterable[Record], as_json: bool) -> None:
         click.echo(f"{r.id}\t{r.doi}\t{r.status}\t{r.identifier}{error}")
 
 
-def outcome(run: RunOutcome, quiet: bool) -> int:
-    """Print a run's failures (stderr), pass summaries (unless ``quiet``) and why it was cut
-    short; give its exit code."""
+def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:
+    """Print a run's failures (stderr), pass summaries (unless ``quiet``; for a ``push`` only
+    the passes that met the record) and why it was cut short; give its exit code."""
     result = run.result
     for failure in result.failures:
         click.echo(
@@ -58,7 +58,11 @@ def outcome(run: RunOutcome, quiet: bool) -> int:
             err=True,
         )
     if not quiet:
-        for counts in result.passes:
+        shown = result.passes
+        if push:
+            met = [c for c in shown if c.done or c.failed or c.skipped]
+            shown = met or shown[-1:]
+        for counts in shown:
             click.echo(counts.summary())
     if run.alert_warning:
         click.echo(f"warning: {run.alert_warning}", err=True)

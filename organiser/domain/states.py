@@ -1,6 +1,7 @@
 """The record state machine: the only place that decides how a record's status may change.
 
-Pure: no database, no clock, no network. Callers (``organiser.store``) ask :func:`transition`
+Pure: no database, no clock, no network. Callers (:mod:`organiser.storage.records` and
+:mod:`organiser.storage.claims`) ask :func:`transition`
 for the next state and write it together with a history row.
 
 States follow DSpace's ``doi-organiser``. *Marks* are local intentions recorded by intake

@@ -204,10 +204,11 @@ class Organiser:
     def _one(self, name: str, record: Record, counts: PassResult, result: RunResult) -> None:
         started = time.monotonic()
         retrying = self._retrying.copy()
-        outcome = "done"
+        outcome = "stopped"  # unless one of the outcomes below is reached
         try:
             remote = retrying(getattr(self.effects, name), record)
         except SystemicError as exc:
+            outcome = "outage"
             raise Outage(str(exc)) from None
         except TransientError as exc:
             outcome = "deferred"  # written as failed unless an outage follows
@@ -240,6 +241,9 @@ class Organiser:
                 f"DataCite state {remote or 'none'}",
             ):
                 counts.done += 1
+                outcome = "done"
+            else:
+                outcome = "superseded"  # marked again meanwhile: that mark stands
         finally:
             log.info(
                 "record",

@@ -21,11 +21,6 @@ class StopFlag:
             self.reason = reason
             self._event.set()
 
-    def clear(self) -> None:
-        """Forget an earlier request (the daemon's next tick starts afresh)."""
-        self.reason = ""
-        self._event.clear()
-
     @property
     def requested(self) -> bool:
         """Tell whether a stop was requested."""

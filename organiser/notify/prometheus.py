@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from organiser.domain.states import QUEUED_STATES
 from organiser.errors import UserError
 
 OUTCOMES = ("ok", "failures", "outage", "interrupted", "running")
@@ -37,7 +38,7 @@ def render(status: dict[str, Any]) -> str:
         [
             (f'{{status="{s}"}}', e["oldest_waiting_seconds"] or 0)
             for s, e in statuses.items()
-            if e["oldest_waiting_seconds"] is not None or e["records"] == 0
+            if s in QUEUED_STATES
         ],
     )
     metric(

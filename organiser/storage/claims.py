@@ -2,7 +2,7 @@
 
 A run stamps a batch of due records with its owner token and an expiry, works on them, and
 clears the claim in the same transaction as the outcome (through :mod:`organiser.storage.records`'
-history writer and :func:`organiser.states.transition`). A run that is killed leaves claims
+history writer and :func:`organiser.domain.states.transition`). A run that is killed leaves claims
 that expire, or, on the same host, are freed as soon as its process is seen to be gone, so no
 record is ever stranded.
 """
@@ -126,11 +126,17 @@ def finish(
         )
         if changed:
             add_history(record, old, step.state, action, actor, now, outcome)
-        else:
-            Record.update(remote_state=remote_state, claim_owner=None, claim_expires_at=None).where(
-                (Record.id == record.id) & (Record.claim_owner == owner)
-            ).execute()
-    return bool(changed)
+            return True
+        kept = (
+            Record.update(remote_state=remote_state, claim_owner=None, claim_expires_at=None)
+            .where((Record.id == record.id) & (Record.claim_owner == owner))
+            .execute()
+        )
+        if kept:  # marked again meanwhile: what DataCite now holds goes into history too
+            current = Record.get_by_id(record.id).status
+            note = f"{outcome}; the record was marked again meanwhile, that mark stands"
+            add_history(record, current, current, action, actor, now, note)
+    return False
 
 
 def _unchanged(record: Record, owner: str) -> Any:

@@ -20,6 +20,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from organiser.domain.metadata import lid_of, title_of
 from organiser.errors import Unavailable, UserError
+from organiser.redact import redact_url
 from organiser.storage.models import (
     History,
     Notice,
@@ -206,15 +207,8 @@ def upgrade(db: pw.Database, migrations: Sequence[Migration] = MIGRATIONS) -> in
     return len(migrations)
 
 
-def redact_url(url: str) -> str:
-    """Give ``url`` with any password replaced by ``***``."""
-    head, sep, tail = url.partition("://")
-    if sep and "@" in tail:
-        creds, _, host = tail.rpartition("@")
-        user = creds.split(":", 1)[0]
-        return f"{head}://{user}:***@{host}"
-    return url
-
-
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+__all__ = ["DRIVER_ERRORS", "DatabaseError", "DatabaseUnavailable", "open_database", "redact_url"]

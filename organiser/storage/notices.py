@@ -49,10 +49,9 @@ def update(
                 Notice.submitter_sent: False,
                 Notice.at: now,
             }
-            if held is None:
-                Notice.insert({Notice.key: key, **fields}).execute()
-            else:
-                Notice.update(fields).where(Notice.key == key).execute()
+            if held is None:  # another host may insert the same key meanwhile: then update
+                Notice.insert({Notice.key: key, **fields}).on_conflict_ignore().execute()
+            Notice.update(fields).where(Notice.key == key).execute()
         started = Notice.get_or_none(Notice.key == SYSTEMIC)
         if outage and started is None:
             unsent = Notice.get_or_none((Notice.key == CLEARED) & ~Notice.sent)
@@ -63,19 +62,22 @@ def update(
                 unsent.delete_instance()
                 held = json.loads(unsent.detail)
                 detail = json.dumps({"reason": held["reason"], "since": held["since"]})
-                Notice.create(
-                    key=SYSTEMIC, fingerprint=outage, detail=detail, sent=True, at=unsent.at
-                )
+                _add(key=SYSTEMIC, fingerprint=outage, detail=detail, sent=True, at=unsent.at)
             else:
                 detail = json.dumps({"reason": outage, "since": now.isoformat(" ", "seconds")})
-                Notice.create(key=SYSTEMIC, fingerprint=outage, detail=detail, at=now)
+                _add(key=SYSTEMIC, fingerprint=outage, detail=detail, at=now)
         elif recovered and not outage and started is not None:
             if started.sent:
                 detail = json.loads(started.detail)
                 detail["cleared"] = now.isoformat(" ", "seconds")
                 Notice.delete().where(Notice.key == CLEARED).execute()
-                Notice.create(key=CLEARED, fingerprint="cleared", detail=json.dumps(detail), at=now)
+                _add(key=CLEARED, fingerprint="cleared", detail=json.dumps(detail), at=now)
             started.delete_instance()
+
+
+def _add(**fields: Any) -> None:
+    """Insert a notice unless another host just inserted the same key (then theirs stands)."""
+    Notice.insert(**fields).on_conflict_ignore().execute()
 
 
 def _forget_recovered() -> None:

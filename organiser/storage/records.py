@@ -1,5 +1,6 @@
-"""Reading and writing records. Every status change goes through :func:`organiser.states.transition`
-and is written together with its history row in one transaction.
+"""Reading and writing records. Every status change goes through
+:func:`organiser.domain.states.transition` and is written together with its history row in
+one transaction.
 
 Claims (what passes hold while they work) are in :mod:`organiser.storage.claims`.
 """
@@ -235,7 +236,7 @@ def mark(
     Raises :class:`RecordError` for an invalid transition.
     """
     with database_proxy.atomic():
-        fresh = Record.get_by_id(record.id)
+        fresh = _locked(record.id)
         old = State(fresh.status)
         try:
             step = transition(old, action, state_or_none(fresh.prior_status))
@@ -264,6 +265,15 @@ def mark(
         Record.update(changes).where(Record.id == fresh.id).execute()
         add_history(fresh, old, step.state, action, actor, now, None)
     return step
+
+
+def _locked(record_id: int) -> Record:
+    """Give the record, locked for this transaction: ``SELECT … FOR UPDATE`` on PostgreSQL
+    (SQLite's ``BEGIN IMMEDIATE`` already holds the whole database)."""
+    query = Record.select().where(Record.id == record_id)
+    if not isinstance(database_proxy.obj, pw.SqliteDatabase):
+        query = query.for_update()
+    return query.get()
 
 
 def state_or_none(value: str | None) -> State | None:

@@ -194,10 +194,27 @@ def _lines(path: Path) -> list[str]:
 
 
 def test_the_state_dir_defaults_to_systemds_state_directory(env: Env) -> None:
+    _reserved(env, 1)  # with the test's own state_dir: nothing goes to ~/.local/state
     env.settings["organiser"].pop("state_dir")
     env.write_config()
     state = env.tmp / "systemd-state"
-    _reserved(env, 1)
     result = env.run("-r", env={"STATE_DIRECTORY": str(state)})
     assert result.returncode == 0, result.stderr
-    assert [p.name for p in state.iterdir()] == [App(str(env.config)).run_lock.path.name]
+    lock = App(str(env.config), {"STATE_DIRECTORY": str(state)}).run_lock.path
+    assert list(state.iterdir()) == [lock]
+
+
+def test_signals_arriving_together_stop_an_idle_daemon_once(env: Env) -> None:
+    env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "false"})
+    daemon = env.popen("daemon")
+    try:
+        time.sleep(2)
+        daemon.send_signal(signal.SIGSTOP)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.send_signal(signal.SIGINT)
+        daemon.send_signal(signal.SIGCONT)
+        _, err = daemon.communicate(timeout=10)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "Traceback" not in err and "daemon stopped" in err

@@ -214,15 +214,8 @@ PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 def test_postgresql_going_away_in_the_middle_of_a_run(env: Env) -> None:
     import psycopg2
 
-    from organiser.storage.database import open_database
-    from organiser.storage.models import MODELS
-
     assert PG_URL is not None
-    database = open_database(PG_URL)
-    database.drop_tables(list(MODELS))
-    database.close()
-    env.db_url = PG_URL
-    env.write_config(database={"url": PG_URL})
+    env.use_database(PG_URL)
     write_records(env.tmp / "in", 30)
     assert env.run("reserve", str(env.tmp / "in")).returncode == 0
     env.faults(latency=0.1)

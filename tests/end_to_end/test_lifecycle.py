@@ -8,9 +8,6 @@ from collections import Counter
 
 import pytest
 
-from organiser.storage.database import open_database
-from organiser.storage.models import MODELS
-
 from conftest import DATA, Env, template, write_records
 
 PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
@@ -173,11 +170,8 @@ def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:
 
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_the_same_on_postgresql(env: Env) -> None:
-    database = open_database(PG_URL)
-    database.drop_tables(list(MODELS))
-    database.close()
-    env.db_url = PG_URL
-    env.write_config(database={"url": PG_URL})
+    assert PG_URL is not None
+    env.use_database(PG_URL)
     write_records(env.tmp / "in", 12)
     assert env.run("reserve", str(env.tmp / "in")).returncode == 0
     assert env.run("register", "1", "2", "3").returncode == 0

@@ -100,11 +100,19 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(env: Env) -> None:
         f"GET /dois/{second}, then DELETE it if a draft or PUT event=hide if findable",
         "dry run: 2 record(s) would be worked on; nothing sent or changed",
     ]
-    pushed = env.run("--dry-run", "--register-doi", "3")
-    assert pushed.returncode == 0
-    assert (
-        pushed.stdout.splitlines()[-1]
-        == "dry run: 0 record(s) would be worked on; nothing sent or changed"
+    third = env.records()[2].doi
+    pushed = env.run("--dry-run", "--register-doi", "3")  # the push's mark, in memory only
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.splitlines() == [
+        f"would register\t{third}\turn:nasa:pds:organiser_test_00002::1.0\t"
+        f"PUT /dois/{third} event=publish (make it findable)",
+        "dry run: 1 record(s) would be worked on; nothing sent or changed",
+    ]
+    refused = env.run("--dry-run", "--delete-doi", "3")  # refused as the push itself is
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"Error: {third} is reserved; --delete-doi pushes a record marked to-be-deleted; "
+        "mark it first: organiser delete 3\n"
     )
     assert env.snapshot() == before and len(env.server.datacite.seen) == requests
 
@@ -117,7 +125,6 @@ def test_every_repeated_push_is_pushed(env: Env) -> None:
     assert result.stdout.splitlines() == [
         "reserve: 1 done, 0 failed, 0 skipped",
         "reserve: 1 done, 0 failed, 0 skipped",
-        "update: 0 done, 0 failed, 0 skipped",
         "register: 1 done, 0 failed, 0 skipped",
     ]
 
@@ -137,9 +144,11 @@ def test_reading_needs_no_datacite_account(env: Env) -> None:
         assert result.stdout and result.stderr == ""
     pushed = env.run("-s")
     assert pushed.returncode == 2
-    assert pushed.stderr == (
+    assert pushed.stderr == (  # every missing key, one line each
         f"Error: {env.config}: [datacite] username: missing (required; or set "
         "ORGANISER_DATACITE_USERNAME)\n"
+        f"Error: {env.config}: [datacite] prefix: missing (required; or set "
+        "ORGANISER_DATACITE_PREFIX)\n"
     )
 
 
@@ -240,3 +249,48 @@ def test_a_terminal_gets_a_progress_bar(env: Env) -> None:
     assert "reserve: 5 done, 0 failed, 0 skipped" in text
     quiet = env.run("-s")  # not a terminal: no bar
     assert quiet.stdout == "reserve: 0 done, 0 failed, 0 skipped\n"
+
+
+def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env: Env) -> None:
+    _marked(env, 1)
+    assert env.run("-s").returncode == 0
+    env.run("register", "1")
+    env.faults(latency=1.5)
+    run = env.popen("-r")
+    time.sleep(0.8)  # the publish is on its way
+    changed = json.loads((env.tmp / "in" / "record_00000.json").read_text())
+    changed["data"]["attributes"]["titles"] = [{"title": "Changed during the register"}]
+    (env.tmp / "new.json").write_text(json.dumps(changed))
+    assert env.run("update", "1", str(env.tmp / "new.json")).returncode == 0
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err
+    [record] = env.records()
+    assert (record.status, record.remote_state) == ("update-before-registration", "findable")
+    env.faults(latency=0)
+    settled = env.run("-u", "-r")  # the newer mark goes out; the DOI stays findable
+    assert settled.returncode == 0, settled.stderr
+    [record] = env.records()
+    assert (record.status, record.remote_state) == ("registered", "findable")
+    held = env.server.datacite.dois[record.doi]
+    assert held["state"] == "findable"
+    assert held["attributes"]["titles"] == [{"title": "Changed during the register"}]
+    outcomes = [h for h in env.history(record) if h[2] == "registered"]
+    assert outcomes[0][:2] == ("update-before-registration", "update-before-registration")
+
+
+def test_a_closed_pipe_is_not_an_error(env: Env) -> None:
+    _marked(env, 200)
+    environ = clean_environment()
+    environ.update(ORGANISER_CONFIG=str(env.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
+    process = subprocess.Popen(
+        [str(ORGANISER), "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()  # like `organiser list --json | head -c 10`
+    err = process.stderr.read().decode()
+    process.wait(timeout=30)
+    assert process.returncode == 141 and err == ""

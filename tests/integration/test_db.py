@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import peewee as pw
@@ -109,3 +110,29 @@ def test_upgrades_wait_for_the_run_lock(tmp_path: Path) -> None:
     open_database(url, upgrade_lock=lock)  # type: ignore[arg-type]
     assert opened == [True]  # an up-to-date database needs no lock
     assert not other.held
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ORGANISER_TEST_POSTGRES_URL"), reason="ORGANISER_TEST_POSTGRES_URL not set"
+)
+def test_the_daemon_s_reconnect_survives_a_dropped_connection(tmp_path: Path) -> None:
+    import psycopg2
+
+    from organiser.app import App
+
+    url = os.environ["ORGANISER_TEST_POSTGRES_URL"]
+    config = tmp_path / "o.ini"
+    config.write_text(f"[database]\nurl = {url}\n[organiser]\nstate_dir = {tmp_path}\n")
+    app = App(str(config), {})
+    app.open_db()
+    assert Record.select().count() >= 0
+    with psycopg2.connect(url) as admin:
+        admin.autocommit = True
+        admin.cursor().execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises(pw.OperationalError):
+        Record.select().count()  # the old connection is gone
+    app.reconnect_db()
+    assert Record.select().count() >= 0  # a fresh one is opened

@@ -1,0 +1,165 @@
+"""Parsers of configuration values: each takes the raw text and gives the value, or raises
+``ValueError`` with a rule ("must be ...") that :mod:`organiser.config` prints after the
+section, key and value."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+
+
+def text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def matching(regex: str, rule: str) -> Callable[[str], str]:
+    """Give a parser accepting a stripped value that fully matches ``regex``."""
+
+    def parse(value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(regex, value):
+            raise ValueError(rule)
+        return value
+
+    return parse
+
+
+DAY, YEAR = 86400, 365 * 86400
+prefix = matching(r"10\.\d{4,9}", "must be a DOI prefix such as 10.5072")
+pattern = matching(
+    r"[x-]*x[x-]*", "must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx"
+)
+
+
+def number(
+    convert: Callable[[str], float], minimum: float, maximum: float, unit: str = ""
+) -> Callable[[str], Any]:
+    """Give a parser for finite numbers of type ``convert`` from ``minimum`` to ``maximum``."""
+    rule = f"must be a number from {minimum:g} to {maximum:g}{unit}"
+    if convert is int:
+        rule = f"must be a whole number from {minimum:g} to {maximum:g}{unit}"
+
+    def parse(value: str) -> float:
+        try:
+            number = convert(value.strip())
+        except ValueError:
+            raise ValueError(f"is not a number: it {rule}") from None
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            raise ValueError(rule)
+        return number
+
+    return parse
+
+
+def base_url(value: str) -> str:
+    value = url(value)
+    parts = urlsplit(value)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            "must be the API's base URL, without a path or query "
+            "(e.g. https://api.datacite.org, not .../dois)"
+        )
+    return value
+
+
+def cron(value: str) -> str:
+    value = " ".join(value.split())
+    if value.lower() in ("", "off", "none"):
+        return ""
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f"is not a crontab expression (minute hour day month weekday): {exc}"
+        ) from None
+    return value
+
+
+def choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def addresses(value: str) -> tuple[str, ...]:
+    found = tuple(a.strip() for a in value.replace(";", ",").split(",") if a.strip())
+    for address in found:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ValueError(f"{address!r} is not an email address")
+    return found
+
+
+def address(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def path(value: str) -> str:
+    return str(Path(value.strip()).expanduser()) if value.strip() else ""
+
+
+def alphabet(value: str) -> str:
+    value = matching(r"[0-9a-z]{10,}", ALPHABET_RULE)(value)
+    if len(set(value)) < 10:
+        raise ValueError(ALPHABET_RULE)
+    return value
+
+
+ALPHABET_RULE = "must be at least 10 distinct lower-case letters or digits"
+
+
+def verbatim(value: str) -> str:
+    return value
+
+
+def words(value: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in value.split(",") if w.strip())
+
+
+def nodes(value: str) -> dict[str, str]:
+    nodes = {}
+    for entry in (e.strip() for e in value.split(";") if e.strip()):
+        key, sep, name = entry.partition("=")
+        if not sep or not re.fullmatch(r"[a-z0-9_-]+", key.strip()) or not name.strip():
+            raise ValueError("must be id=Long Name entries separated by ';', e.g. 'lro=LRO Data'")
+        nodes[key.strip()] = name.strip()
+    return nodes
+
+
+def boolean(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+        raise ValueError("must be true or false")
+    return text in ("true", "yes", "on", "1")
+
+
+def template(value: str) -> str:
+    value = url(value)
+    if "{lid}" not in value or "{vid}" not in value:
+        raise ValueError("must contain {lid} and {vid} (and may contain {view})")
+    try:
+        value.format(view="Bundle", lid="x", vid="1.0")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError("may only use the fields {view}, {lid} and {vid}") from None
+    return value
