@@ -15,6 +15,7 @@ from pathlib import Path
 from organiser import config as config_module
 from organiser import intake
 from organiser.datacite.client import DataCiteClient
+from organiser.datacite.ratelimit import RateLimiter
 from organiser.domain.identifiers import DoiScheme
 from organiser.engine.passes import Observer, Organiser, Settings
 from organiser.engine.stop import StopFlag
@@ -130,6 +131,8 @@ class App:
             dc["password"],
             connect_timeout=dc["connect_timeout"],
             timeout=dc["timeout"],
+            limiter=RateLimiter(dc["rate_limit"] or None),
+            connections=dc["workers"],
         )
 
     def settings(self) -> Settings:
@@ -144,6 +147,7 @@ class App:
             retry_delay=timedelta(seconds=org["retry_delay"]),
             max_retry_delay=timedelta(seconds=org["max_retry_delay"]),
             outage_threshold=org["outage_threshold"],
+            workers=dc["workers"],
         )
 
     def organiser(

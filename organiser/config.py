@@ -72,6 +72,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_backoff": Key(
             P.number(float, 0, 3600), "120", "Longest wait between tries, including Retry-After."
         ),
+        "workers": Key(
+            P.number(int, 1, 64),
+            "8",
+            "Records a pass works on at once (one connection each); retries and back-off "
+            "happen per record.",
+        ),
+        "rate_limit": Key(
+            P.number(float, 0, 1000),
+            "8",
+            "Requests per second for the whole run, retries included (DataCite allows 10 per "
+            "IP); 0: no limit. Halved while DataCite throttles, then recovered step by step.",
+        ),
     },
     "database": {
         "url": Key(

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
+import requests.adapters
 
 from organiser import __version__
 from organiser.datacite.errors import (
@@ -15,17 +17,22 @@ from organiser.datacite.errors import (
     DoiTaken,
     NotFound,
     PermanentError,
+    Throttled,
     TransientError,
     WrongEndpoint,
 )
+from organiser.datacite.ratelimit import RateLimiter
 
 JSONAPI = "application/vnd.api+json"
 
 
 class DataCiteClient:
-    """Talks to one DataCite API endpoint as one repository account.
+    """Talks to one DataCite API endpoint as one repository account, from any number of
+    threads: one connection pool of ``connections``, every request through ``limiter``.
 
     ``session`` is the HTTP seam: tests give a real session aimed at the stand-in.
+    ``before_request`` is called before each request and each wait for one (a pass sets it
+    to give up when it stops).
     """
 
     def __init__(
@@ -37,10 +44,19 @@ class DataCiteClient:
         connect_timeout: float,
         timeout: float,
         session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        connections: int = 8,
+        max_throttle_wait: float = 300.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeouts = (connect_timeout, timeout)
+        self.limiter = limiter
+        self.max_throttle_wait = max_throttle_wait
+        self.before_request: Callable[[], None] = lambda: None
         self.session = session or requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self.session.auth = (username, password)
         self.session.headers.update(
             {
@@ -59,14 +75,23 @@ class DataCiteClient:
         except NotFound:
             return None
 
-    def create_draft(self, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        """Create ``doi`` as a draft with ``POST /dois`` (never overwrites); give its attributes.
+    def create(
+        self, doi: str, attributes: dict[str, Any], event: str | None = None
+    ) -> dict[str, Any]:
+        """Create ``doi`` with ``POST /dois`` (never overwrites): a draft, or with ``event``
+        ("publish") findable in the same request; give its attributes.
 
         Raises :class:`DoiTaken` if the DOI exists already, other :class:`DataCiteError`s else.
         """
         body = dict(attributes, doi=doi)
         body.pop("event", None)
+        if event:
+            body["event"] = event
         return self._call("POST", "/dois", _document(doi, body))
+
+    def create_draft(self, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Create ``doi`` as a draft (see :meth:`create`)."""
+        return self.create(doi, attributes)
 
     def put(self, doi: str, attributes: dict[str, Any], event: str | None = None) -> dict[str, Any]:
         """Send ``attributes`` (and an optional ``event``: publish, register, hide) with
@@ -86,20 +111,32 @@ class DataCiteClient:
         self._call("DELETE", f"/dois/{doi}")
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request (through the rate limiter) and classify the answer. A throttled
+        request waits and goes again, as often as it takes: throttling is not failure."""
         what = f"{method} {path}"
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                json=body,
-                timeout=self.timeouts,
-                headers={"Content-Type": JSONAPI} if body is not None else None,
-            )
-        except requests.Timeout:
-            raise TransientError(f"{what}: DataCite did not answer in time") from None
-        except requests.ConnectionError as exc:
-            raise TransientError(f"{what}: DataCite unreachable ({_cause(exc)})") from None
-        return _answer(what, response)
+        while True:
+            self.before_request()
+            if self.limiter is not None:
+                self.limiter.acquire(self.before_request)
+            try:
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    json=body,
+                    timeout=self.timeouts,
+                    headers={"Content-Type": JSONAPI} if body is not None else None,
+                )
+            except requests.Timeout:
+                raise TransientError(f"{what}: DataCite did not answer in time") from None
+            except requests.ConnectionError as exc:
+                raise TransientError(f"{what}: DataCite unreachable ({_cause(exc)})") from None
+            try:
+                return _answer(what, response)
+            except Throttled as exc:
+                wait = min(exc.retry_after or 1.0, self.max_throttle_wait)
+                if self.limiter is None:
+                    raise  # no shared limiter to slow down: the caller retries
+                self.limiter.throttle(wait)
 
 
 def _document(doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +147,9 @@ def _answer(what: str, response: requests.Response) -> dict[str, Any]:
     status = response.status_code
     if status == 204:
         return {}
-    if status == 429:
-        raise TransientError(f"{what}: 429 {_errors(response)}".rstrip(), _retry_after(response))
+    if status == 429 or (status == 403 and not _is_json(response)):
+        # 429, or the HTML 403 that DataCite's firewall answers with when it throttles
+        raise Throttled(f"{what}: {status} {_errors(response)}".rstrip(), _retry_after(response))
     if status == 408 or status >= 500:  # a proxy's HTML error page included
         raise TransientError(f"{what}: {status} {_errors(response)}".rstrip())
     if status != 401 and response.content and not _is_json(response):

@@ -25,6 +25,11 @@ class TransientError(DataCiteError):
         self.retry_after = retry_after
 
 
+class Throttled(TransientError):
+    """429, or the HTML 403 DataCite's firewall sends when it throttles: the client waits
+    (``retry_after``) and sends the request again; it never reaches a pass as a failure."""
+
+
 class PermanentError(DataCiteError):
     """DataCite refused this request for this record; ``status`` is the HTTP status."""
 

@@ -42,18 +42,40 @@ class Effects:
         return expect(answer, *EXPECTED[State(record.status)])
 
     def reserve(self, record: Record) -> str:
-        """Create the record's draft; give ``"draft"``."""
+        """Create the record's draft (one POST); give ``"draft"``."""
         return expect(self._create(record), "draft")
 
     def register(self, record: Record) -> str:
-        """Publish the record (creating its draft first if it was never reserved); give
-        ``"findable"``."""
+        """Publish the record: one PUT with ``publish`` if DataCite has its draft, else one
+        POST that creates it findable; give ``"findable"``."""
         if record.remote_state is None:
-            expect(self._create(record), "draft")
+            return expect(self._create(record, "publish"), "findable")
         return expect(self.client.put(record.doi, payload(record), "publish"), "findable")
 
     def delete(self, record: Record) -> str | None:
-        """Delete a draft (give None) or hide a findable DOI (give ``"registered"``)."""
+        """Delete a draft (give None) or hide a findable DOI (give ``"registered"``), with one
+        request when ``remote_state`` is right; DataCite is looked up only when it is not
+        known or the answer contradicts it."""
+        known = record.remote_state
+        try:
+            if known == "draft":
+                self.client.delete(record.doi)
+                return None
+            if known == "findable":
+                answer = self.client.put(record.doi, {}, "hide")
+                if answer.get("state") == "registered":
+                    return "registered"
+            if known == "registered":
+                return "registered"  # hidden already
+        except NotFound:
+            return None  # nothing there (any more): what we wanted
+        except PermanentError as exc:
+            if exc.status != 405:  # 405: not a draft after all
+                raise
+        return self._delete_as_held(record)
+
+    def _delete_as_held(self, record: Record) -> str | None:
+        """Look the DOI up, then delete the draft or hide the findable DOI."""
         held = self.client.get(record.doi)
         if held is None:
             return None
@@ -66,18 +88,18 @@ class Effects:
             return expect(self.client.put(record.doi, {}, "hide"), "registered")
         return expect(held, "registered")
 
-    def _create(self, record: Record) -> dict[str, Any]:
-        """Create the record's DOI as a draft; an answer lost earlier is recognised, a DOI
-        taken by someone else gets a fresh suffix (generated DOIs only)."""
+    def _create(self, record: Record, event: str | None = None) -> dict[str, Any]:
+        """Create the record's DOI (a draft, or with ``event``); an answer lost earlier is
+        recognised, a DOI taken by someone else gets a fresh suffix (generated DOIs only)."""
         for _ in range(FRESH_SUFFIX_TRIES):
             try:
-                answer = self.client.create_draft(record.doi, payload(record))
+                answer = self.client.create(record.doi, payload(record), event)
                 break
             except DoiTaken:
                 held = self.client.get(record.doi)
                 ours = identifiers_in(payload(record)) | {record.identifier}
                 if held is not None and identifiers_in(held) & ours:  # e.g. an earlier LIDVID
-                    answer = self.client.put(record.doi, payload(record))
+                    answer = self.client.put(record.doi, payload(record), event)
                     break
                 if not record.doi_generated:
                     raise PermanentError(
@@ -108,8 +130,15 @@ def describe(pass_name: str, record: Record) -> str:
     if pass_name == "reserve":
         return f"POST /dois {doi} (create a draft)"
     if pass_name == "register":
-        first = "" if record.remote_state else f"POST /dois {doi} (create a draft), then "
-        return f"{first}PUT /dois/{doi} event=publish (make it findable)"
+        if record.remote_state is None:
+            return f"POST /dois {doi} event=publish (create it findable)"
+        return f"PUT /dois/{doi} event=publish (make it findable)"
+    if record.remote_state == "draft":
+        return f"DELETE /dois/{doi} (delete the draft)"
+    if record.remote_state == "findable":
+        return f"PUT /dois/{doi} event=hide (hide it)"
+    if record.remote_state == "registered":
+        return "nothing to send (hidden already)"
     return f"GET /dois/{doi}, then DELETE it if a draft or PUT event=hide if findable"
 
 

@@ -11,8 +11,11 @@ way the records it had not finished stay as they were and its claims are release
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,6 +56,7 @@ class Settings:
     retry_delay: timedelta = timedelta(minutes=5)
     max_retry_delay: timedelta = timedelta(days=1)
     outage_threshold: int = 3
+    workers: int = 8
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,16 @@ class Failure:
     transient: bool
     attempts: int  # failed attempts so far, this one included
     retry_at: datetime
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one record's effect did in its worker: DataCite's state, or the error."""
+
+    remote: str | None
+    error: BaseException | None
+    attempts: int
+    ms: int
 
 
 @dataclass
@@ -139,9 +153,12 @@ class Organiser:
         self.owner = claims.run_owner()
         self.effects = Effects(client, scheme, self.owner)
         self._pending: list[tuple[Record, Failure]] = []  # transient failures not yet written
+        self._abort = StopFlag()  # per pass: tells the workers to give up their waits
+        self._sleep = sleep
         self._retrying = retrying(
-            settings.retries, settings.backoff, settings.max_backoff, sleep or self.stop.sleep
+            settings.retries, settings.backoff, settings.max_backoff, self._wait
         )
+        self.effects.client.before_request = self._abort.check
 
     def run(self, names: Sequence[str], only: Record | None = None) -> RunResult:
         """Run the named passes in the fixed order (``only``: just that record, due or not).
@@ -176,84 +193,153 @@ class Organiser:
         return result
 
     def _pass(self, name: str, only: Record | None, counts: PassResult, result: RunResult) -> None:
+        """Claim due records batch by batch and keep up to ``workers`` of them in flight;
+        outcomes are written here, in the pass's own thread, as the attempts complete."""
         states = pass_states(OUTCOME[name])
         only_id = only.id if only else None
         now = self.clock()
         # left alone: waiting for their retry time, or being worked on by another run
         counts.skipped = claims.waiting(states, now, only_id)
         self.observer.pass_started(name, claims.count_due(states, now, only_id))
-        after = 0
-        while True:
-            batch = claims.claim_batch(
-                states,
-                self.owner,
-                after,
-                self.settings.batch_size,
-                self.clock(),
-                self.settings.claim_for,
-                only_id,
-            )
-            for record in batch:
-                self.stop.check()
-                after = record.id
-                self._one(name, record, counts, result)
-            if not batch or only:
-                break
-        self._flush(counts, result)
+        queue: deque[Record] = deque()
+        in_flight: dict[Future[Attempt], Record] = {}
+        after, exhausted = 0, False
+        pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix=f"organiser-{name}")
+        try:
+            while True:
+                while not exhausted and len(in_flight) < self.settings.workers:
+                    if self.stop.requested:
+                        break
+                    if not queue:
+                        batch = claims.claim_batch(
+                            states,
+                            self.owner,
+                            after,
+                            self.settings.batch_size,
+                            self.clock(),
+                            self.settings.claim_for,
+                            only_id,
+                        )
+                        queue.extend(batch)
+                        after = batch[-1].id if batch else after
+                        exhausted = not batch or only is not None
+                        if not batch:
+                            break
+                    record = queue.popleft()
+                    in_flight[pool.submit(self._attempt, name, record)] = record
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
+                if self.stop.requested:  # waits are given up; requests under way finish
+                    self._abort.request(self.stop.reason)
+                for future in sorted(finished, key=lambda f: in_flight[f].id):
+                    self._settle(name, in_flight.pop(future), future.result(), counts, result)
+            self.stop.check()
+            self._flush(counts, result)
+        except BaseException:
+            self._abort.request("the pass ended")  # workers give up their waits
+            for future in in_flight:  # the records in flight are finished, not abandoned
+                future.cancel()
+            for future, record in in_flight.items():
+                if not future.cancelled():
+                    self._settle_quietly(name, record, future.result(), counts, result)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._abort = StopFlag()
+            self.effects.client.before_request = self._abort.check
 
-    def _one(self, name: str, record: Record, counts: PassResult, result: RunResult) -> None:
+    def _wait(self, seconds: float) -> None:
+        """Back off before a retry; raise :class:`Interrupted` if the pass is giving up."""
+        if self._sleep is None:
+            self._abort.sleep(seconds)
+        else:
+            self._abort.check()
+            self._sleep(seconds)
+
+    def _attempt(self, name: str, record: Record) -> Attempt:
+        """Perform the pass's effect for ``record`` with retries (in a worker thread); give
+        what happened, never raise."""
         started = time.monotonic()
         retrying = self._retrying.copy()
-        outcome = "stopped"  # unless one of the outcomes below is reached
         try:
             remote = retrying(getattr(self.effects, name), record)
-        except SystemicError as exc:
-            outcome = "outage"
-            raise Outage(str(exc)) from None
-        except TransientError as exc:
-            outcome = "deferred"  # written as failed unless an outage follows
-            self._pending.append((record, self._failure(name, record, str(exc), True)))
-            if len(self._pending) >= self.settings.outage_threshold:
-                raise Outage(
-                    f"DataCite unreachable for {len(self._pending)} records in a row: {exc}"
-                ) from None
-        except DataCiteError as exc:
-            outcome = "failed"
-            self._flush(counts, result)
-            self._failed(record, self._failure(name, record, str(exc), False), counts, result)
-        except (Interrupted, *DRIVER_ERRORS):
-            raise  # the database itself failing is not this record's fault
-        except Exception as exc:  # a bug must not stop the other records
-            outcome = "failed"
-            log.exception("internal error", doi=record.doi)
-            self._flush(counts, result)
-            failure = self._failure(name, record, f"internal error: {exc!r}", False)
-            self._failed(record, failure, counts, result)
-        else:
-            self._flush(counts, result)
-            if claims.finish(
-                record,
-                self.owner,
-                OUTCOME[name],
-                self.actor,
-                self.clock(),
-                remote,
-                f"DataCite state {remote or 'none'}",
-            ):
-                counts.done += 1
-                outcome = "done"
+            error: BaseException | None = None
+        except BaseException as exc:  # judged by the pass's thread
+            remote, error = None, exc
+        return Attempt(
+            remote,
+            error,
+            retrying.statistics.get("attempt_number", 1),
+            round((time.monotonic() - started) * 1000),
+        )
+
+    def _settle(
+        self, name: str, record: Record, attempt: Attempt, counts: PassResult, result: RunResult
+    ) -> None:
+        """Write what ``attempt`` did to ``record``; raise :class:`Outage` when it shows that
+        DataCite cannot be worked with, :class:`Interrupted` when a stop cut it short."""
+        error, outcome = attempt.error, "stopped"
+        try:
+            if isinstance(error, SystemicError):
+                outcome = "outage"
+                raise Outage(str(error))
+            if isinstance(error, TransientError):
+                outcome = "deferred"  # written as failed unless an outage follows
+                self._pending.append((record, self._failure(name, record, str(error), True)))
+                if len(self._pending) >= self.settings.outage_threshold:
+                    raise Outage(
+                        f"DataCite unreachable for {len(self._pending)} records in a row: {error}"
+                    )
+            elif isinstance(error, DataCiteError):
+                outcome = "failed"
+                self._flush(counts, result)
+                self._failed(record, self._failure(name, record, str(error), False), counts, result)
+            elif isinstance(error, (Interrupted, *DRIVER_ERRORS)):
+                raise error  # a stop, or the database itself failing: not this record's fault
+            elif error is not None:  # a bug must not stop the other records
+                outcome = "failed"
+                log.error("internal error", doi=record.doi, exc_info=error)
+                self._flush(counts, result)
+                failure = self._failure(name, record, f"internal error: {error!r}", False)
+                self._failed(record, failure, counts, result)
             else:
-                outcome = "superseded"  # marked again meanwhile: that mark stands
+                self._flush(counts, result)
+                if claims.finish(
+                    record,
+                    self.owner,
+                    OUTCOME[name],
+                    self.actor,
+                    self.clock(),
+                    attempt.remote,
+                    f"DataCite state {attempt.remote or 'none'}",
+                ):
+                    counts.done += 1
+                    outcome = "done"
+                else:
+                    outcome = "superseded"  # marked again meanwhile: that mark stands
         finally:
             log.info(
                 "record",
                 doi=record.doi,
                 action=name,
                 outcome=outcome,
-                attempt=retrying.statistics.get("attempt_number", 1),
-                ms=round((time.monotonic() - started) * 1000),
+                attempt=attempt.attempts,
+                ms=attempt.ms,
             )
         self.observer.record_handled(name, record, outcome)
+
+    def _settle_quietly(
+        self, name: str, record: Record, attempt: Attempt, counts: PassResult, result: RunResult
+    ) -> None:
+        """Settle a record still in flight when the pass stops: a success is written, a
+        failure only if it is the record's own (not the outage's, not the stop's)."""
+        if attempt.error is None or (
+            isinstance(attempt.error, DataCiteError)
+            and not isinstance(attempt.error, TransientError | SystemicError)
+        ):
+            with contextlib.suppress(Outage, Interrupted):
+                self._settle(name, record, attempt, counts, result)
 
     def _failure(self, name: str, record: Record, error: str, transient: bool) -> Failure:
         delay = self.settings.max_retry_delay

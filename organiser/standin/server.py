@@ -48,6 +48,9 @@ class Faults:
     drop_next: int = 0  # ... for the next N changing requests (POST, PUT, DELETE), certainly
     rate_limit_rate: float = 0.0  # answer 429 with Retry-After
     retry_after: int = 1
+    limit_rate: float | None = None  # allow this many requests per second (a token bucket) ...
+    limit_burst: float = 1.0  # ... with bursts of this many; beyond: 429 + Retry-After
+    limit_html: bool = False  # ... or, like DataCite's firewall, an HTML 403
     outage_after: int | None = None  # after this many more requests, refuse every connection
     outage_for: float | None = None  # ... for this many seconds (None: until faults change)
     fail_dois: dict[str, int] = field(default_factory=dict)  # DOI -> status to answer with
@@ -62,6 +65,7 @@ class Seen:
     doi: str | None
     event: str | None
     status: int  # 0 when the connection was dropped or refused
+    at: float = 0.0  # when it arrived (time.monotonic())
 
 
 class DataCite:
@@ -82,6 +86,7 @@ class DataCite:
             self.countdown = faults.outage_after
             self.drops_left = faults.drop_next
             self.outage_until: float | None = None
+            self.tokens, self.stamp = faults.limit_burst, time.monotonic()
 
     def in_outage(self) -> bool:
         """Tell whether this request falls in the outage window (and count it)."""
@@ -96,6 +101,20 @@ class DataCite:
             span = self.faults.outage_for
             self.outage_until = float("inf") if span is None else time.monotonic() + span
             return True
+
+    def over_limit(self) -> bool:
+        """Tell whether this request goes beyond ``limit_rate`` (and count it if not)."""
+        with self.lock:
+            rate = self.faults.limit_rate
+            if rate is None:
+                return False
+            now = time.monotonic()
+            self.tokens = min(self.faults.limit_burst, self.tokens + (now - self.stamp) * rate)
+            self.stamp = now
+            if self.tokens < 1:
+                return True
+            self.tokens -= 1
+            return False
 
     def take_drop(self) -> bool:
         """Tell whether this changing request's answer is one of the ``drop_next`` to lose."""
@@ -252,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and doi is None:
             doi = str(attributes.get("doi") or "").lower() or None
         event = attributes.get("event") if method in ("POST", "PUT") else None
-        seen = Seen(method, doi, event, 0)
+        seen = Seen(method, doi, event, 0, time.monotonic())
         with api.lock:
             api.seen.append(seen)
         faults = api.faults
@@ -263,6 +282,16 @@ class Handler(BaseHTTPRequestHandler):
         account = api.account(self.headers.get("Authorization"))
         if account is None and method != "GET":
             seen.status = self._send(401, _errors(None, "Bad credentials.", None))
+            return
+        if api.over_limit():
+            if faults.limit_html:
+                seen.status = self._send_html(
+                    403, "<html><body><h1>403 Forbidden</h1></body></html>"
+                )
+            else:
+                seen.status = self._send(
+                    429, _errors(None, "Too many requests", None), {"Retry-After": "1"}
+                )
             return
         if api.roll(faults.rate_limit_rate):
             seen.status = self._send(
@@ -360,6 +389,18 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return status
+
+    def _send_html(self, status: int, page: str) -> int:
+        payload = page.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):

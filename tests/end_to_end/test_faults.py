@@ -75,7 +75,10 @@ def test_errors_and_timeouts_settle_within_three_runs(env: Env) -> None:
     failed = [r for r in env.records() if r.status == "to-be-reserved"]
     assert failed and all(r.attempts == 1 and r.last_error for r in failed)
     assert first.stderr.count("error: reserve") == len(failed)
-    assert any("503 Service unavailable" in r.last_error for r in failed)
+    assert all(  # which records draw which fault depends on the order the workers go in
+        "503 Service unavailable" in r.last_error or "did not answer in time" in r.last_error
+        for r in failed
+    )
     for _ in range(2):
         if env.run("-s").returncode == 0:
             break
@@ -94,9 +97,10 @@ def test_outage_mid_pass_stops_the_run_and_marks_nothing_failed(env: Env) -> Non
     result = env.run("-s")
     assert result.returncode == 75
     assert "error: run stopped" in result.stderr
-    records = env.records()
-    assert [r.status for r in records] == ["reserved"] * 8 + ["to-be-reserved"] * 12
-    assert all(r.attempts == 0 and r.last_error is None for r in records[8:])
+    records = env.records()  # the first 8 answers, whichever records they were for
+    assert Counter(r.status for r in records) == {"reserved": 8, "to-be-reserved": 12}
+    assert sorted(env.remote) == sorted(r.doi for r in records if r.status == "reserved")
+    assert all(r.attempts == 0 and r.last_error is None for r in records)
     assert all(r.claim_owner is None and r.next_attempt_at is None for r in records)
 
     env.faults()

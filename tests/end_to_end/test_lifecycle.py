@@ -163,7 +163,7 @@ def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:
     )
     pushed = env.run("--register-doi", record.doi)
     assert pushed.returncode == 1  # the sample has no landing page: DataCite refuses to publish
-    assert env.remote == {"10.5072/org-xml1": "draft"}
+    assert env.remote == {}  # one POST with publish: refused whole, nothing created
     assert env.records()[0].status == "to-be-registered"
     assert env.records()[0].last_error.endswith("422 url: can't be blank")
 
