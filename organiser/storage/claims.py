@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import peewee as pw
+
 from organiser.domain.states import Action, State, transition
 from organiser.storage.models import Record, database_proxy
 from organiser.storage.records import add_history, state_or_none
@@ -26,7 +28,7 @@ def run_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _due_where(states: Iterable[State], after_id: int, now: datetime, only_id: int | None) -> Any:
+def _due_where(states: Iterable[str], after_id: int, now: datetime, only_id: int | None) -> Any:
     """Give the condition for due, unclaimed records in ``states`` with id above ``after_id``."""
     free = Record.claim_owner.is_null() | (Record.claim_expires_at < now)
     where = Record.status.in_([str(s) for s in states]) & (Record.id > after_id) & free
@@ -62,29 +64,75 @@ def claim_batch(
     in id order (keyset pagination: the caller passes the last id it saw).
 
     A record is due when nobody holds an unexpired claim on it and its next-attempt time
-    has come (``only_id`` pushes one record regardless of that time).
+    has come (``only_id`` pushes one record regardless of that time). Gives nothing only when
+    no due, unclaimed record with id above ``after_id`` is left, so a pass that stops at an
+    empty batch has done its whole queue (or other runs hold the rest).
+
+    On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``: runs on several
+    hosts claiming at once each take rows the others are not taking, without waiting for
+    each other. A batch may so pass over a record that a mark holds locked at that moment;
+    it is due for the next run. When every due record is locked, the claim waits for one
+    lock and tries again instead of giving nothing. On SQLite every write transaction holds
+    the database's single write lock from its start (``BEGIN IMMEDIATE``), so claims are
+    serialised and need no row locks.
     """
     status_list = [str(s) for s in states]
     free = Record.claim_owner.is_null() | (Record.claim_expires_at < now)
-    candidates = (
-        Record.select(Record.id)
-        .where(_due_where(states, after_id, now, only_id))
-        .order_by(Record.id)
-        .limit(limit)
-    )
-    # The claim condition is repeated on the outer UPDATE so that on PostgreSQL a row another
-    # run claimed meanwhile is re-checked after its lock is released, and skipped.
-    with database_proxy.atomic():
-        Record.update(claim_owner=owner, claim_expires_at=now + claim_for).where(
-            Record.id.in_(candidates) & free & Record.status.in_(status_list)
-        ).execute()
-    return list(
-        Record.select()
-        .where(
-            (Record.claim_owner == owner) & (Record.id > after_id) & Record.status.in_(status_list)
+    skip_locked = _row_locks()
+    while True:
+        candidates = (
+            Record.select(Record.id)
+            .where(_due_where(status_list, after_id, now, only_id))
+            .order_by(Record.id)
+            .limit(limit)
         )
+        if skip_locked:
+            candidates = candidates.for_update(skip_locked=True)
+        # Two statements, not UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED): the
+        # planner may rescan such a subquery once per row and so claim more than ``limit``.
+        with database_proxy.atomic():
+            ids = [row_id for (row_id,) in candidates.tuples()]
+            if ids:  # the condition again: a safeguard, the rows just locked meet it
+                Record.update(claim_owner=owner, claim_expires_at=now + claim_for).where(
+                    Record.id.in_(ids) & free & Record.status.in_(status_list)
+                ).execute()
+        if ids:
+            return list(
+                Record.select()
+                .where(Record.id.in_(ids) & (Record.claim_owner == owner))
+                .order_by(Record.id)
+            )
+        if not skip_locked or not _wait_for_locked(status_list, after_id, now, only_id):
+            return []
+
+
+def _row_locks() -> bool:
+    """Tell whether the database locks rows (PostgreSQL) rather than the whole database."""
+    return not isinstance(database_proxy.obj, pw.SqliteDatabase)
+
+
+def _wait_for_locked(
+    status_list: list[str], after_id: int, now: datetime, only_id: int | None
+) -> bool:
+    """After a claim that got nothing on PostgreSQL: if a due record with id above
+    ``after_id`` is still there (locked by another transaction, so ``SKIP LOCKED`` passed it
+    by: another run claiming it, a mark, a run releasing its claims), wait until that
+    transaction ends and give True (try again); give False when no due record is left.
+
+    The wait holds no other lock, so it can never be part of a deadlock.
+    """
+    first = (
+        Record.select(Record.id)
+        .where(_due_where(status_list, after_id, now, only_id))
         .order_by(Record.id)
+        .limit(1)
+        .scalar()
     )
+    if first is None:
+        return False
+    with database_proxy.atomic():
+        Record.select(Record.id).where(Record.id == first).for_update().execute()
+    return True
 
 
 def finish(
@@ -198,14 +246,20 @@ def release(owner: str) -> int:
 
 
 def release_dead_claims(host: str, is_alive: Callable[[int], bool]) -> int:
-    """Free claims held by runs on ``host`` whose process is gone; give how many were freed."""
+    """Free claims held by runs on ``host`` whose process is gone; give how many were freed.
+
+    Reads the owners from the partial index on ``claim_owner`` (only claimed rows are in it,
+    so this costs what is claimed, not what the table holds) and picks this host's in
+    Python. Not in SQL: on PostgreSQL under a language collation a ``LIKE 'host:%'`` (or
+    peewee's ``ILIKE``) cannot use a btree index, and the range ``'host:' <= owner <
+    'host;'`` is not the prefix (ICU ``en`` sorts ``host:1:x`` after ``host;``).
+    """
     freed = 0
-    owners = (
-        Record.select(Record.claim_owner)
-        .where(Record.claim_owner.startswith(f"{host}:"))
-        .distinct()
-    )
+    prefix = f"{host}:"
+    owners = Record.select(Record.claim_owner).where(Record.claim_owner.is_null(False)).distinct()
     for (owner,) in owners.tuples():
+        if not owner.startswith(prefix):
+            continue
         parts = owner.split(":")
         if len(parts) == 3 and parts[1].isdigit() and not is_alive(int(parts[1])):
             freed += release(owner)

@@ -22,6 +22,7 @@ from organiser.domain.metadata import lid_of, title_of
 from organiser.errors import Unavailable, UserError
 from organiser.redact import redact_url
 from organiser.storage.models import (
+    CLAIM_OWNER_INDEX,
     History,
     Notice,
     Record,
@@ -70,10 +71,30 @@ def _runs_and_notices_v3(db: pw.Database) -> None:
     db.create_tables([Run, Notice])
 
 
+def _claim_owner_index_v4(db: pw.Database) -> None:
+    """v4: a partial index on ``record.claim_owner`` (the claimed rows only), so that an idle
+    run's freeing of dead claims and releasing of its own reads no more than the claims."""
+    if not any(index.name == CLAIM_OWNER_INDEX for index in db.get_indexes("record")):
+        migrator = SchemaMigrator.from_database(db)
+        migrate(
+            migrator.add_index(
+                "record",
+                ("claim_owner",),
+                where=pw.SQL("claim_owner IS NOT NULL"),
+                name=CLAIM_OWNER_INDEX,
+            )
+        )
+
+
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
 #: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
 #: first step creates tables from the current models).
-MIGRATIONS: Sequence[Migration] = (_create_v1, _lid_and_title_v2, _runs_and_notices_v3)
+MIGRATIONS: Sequence[Migration] = (
+    _create_v1,
+    _lid_and_title_v2,
+    _runs_and_notices_v3,
+    _claim_owner_index_v4,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -44,6 +44,16 @@ class Record(BaseModel):
         indexes = ((("status", "id"), False),)
 
 
+#: Claimed records by owner (since v4): only the rows that carry a claim are in it, so it stays
+#: small however many records there are, and freeing or releasing claims never reads the table.
+CLAIM_OWNER_INDEX = "record_claim_owner"
+Record.add_index(
+    Record.index(
+        Record.claim_owner, name=CLAIM_OWNER_INDEX, where=Record.claim_owner.is_null(False)
+    )
+)
+
+
 class History(BaseModel):
     """Append-only: one row per state change of a record."""
 
