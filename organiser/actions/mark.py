@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from organiser import intake
@@ -46,23 +47,25 @@ def plan_reserve(
     """
     errors: list[str] = []
     plan = Plan()
-    by_identifier = store.live_records(Record.identifier, [i.identifier for i in items])
-    by_lid = store.live_records(Record.lid, [i.lid for i in items])
-    by_title = store.live_records(Record.title, [i.title for i in items if i.title])
-    taken = store.existing_dois([i.doi for i in items if i.doi])
-    first_source: dict[str, str] = {}
-    title_lids: dict[str, str] = {}
+    by_identifier = store.live_records(Record.identifier, (i.identifier for i in items))
+    lids = [item.lid for item in items]
+    by_lid = store.live_records(Record.lid, lids)
+    repeated = _repeats(lids)
+    del lids  # 100,000 LIDs take 10 MB: not kept while the plan grows
+    by_title = store.live_records(Record.title, (i.title for i in items if i.title))
+    taken = store.existing_dois(i.doi for i in items if i.doi)
+    first_titled: dict[str, intake.Metadata] = {}
     chosen: set[str] = set()
-    generated_dois: list[str] = []
-    for item in items:
-        if item.lid in first_source:
+    for n, item in enumerate(items):
+        if n in repeated:
             errors.append(
-                f"{item.source}: {item.lid} is also in {first_source[item.lid]}; "
+                f"{item.source}: {item.lid} is also in {items[repeated[n]].source}; "
                 "reserve one version at a time"
             )
             continue
-        first_source[item.lid] = item.source
-        attributes_json, doi, generated = item.attributes_json, item.doi, item.doi is None
+        lid = item.lid
+        attributes: object = item.packed  # stays compressed until it is written
+        doi, generated = item.doi, item.doi is None
         if item.identifier in by_identifier:
             held = by_identifier[item.identifier][0]
             errors.append(
@@ -70,11 +73,11 @@ def plan_reserve(
                 f"({held.status}); use 'organiser update' to change its metadata"
             )
             continue
-        versions = by_lid.get(item.lid, [])
+        versions = by_lid.get(lid, [])
         if versions and not versioned:
             latest = versions[-1]
             errors.append(
-                f"{item.source}: {item.lid} already has DOI {latest.doi} (as "
+                f"{item.source}: {lid} already has DOI {latest.doi} (as "
                 f"{latest.identifier}); run 'organiser update {latest.doi} "
                 f"{item.source}' for the new version, or set versioned_dois"
             )
@@ -85,7 +88,7 @@ def plan_reserve(
             if linkable:
                 latest = linkable[-1]
                 related = _related(item.attributes, latest.doi, "IsNewVersionOf")
-                attributes_json = json.dumps(related, ensure_ascii=False)
+                attributes = json.dumps(related, ensure_ascii=False)
                 plan.relate.append(
                     (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
                 )
@@ -93,19 +96,19 @@ def plan_reserve(
             errors.append(f"{item.source}: DOI {doi} is already in the database")
             continue
         for other in by_title.get(item.title or "", []):
-            if other.lid != item.lid:
+            if other.lid != lid:
                 plan.warnings.append(
                     f"{item.source}: title {item.title!r} is already used by "
                     f"{other.identifier} ({other.doi})"
                 )
-        if item.title and title_lids.setdefault(item.title, item.lid) != item.lid:
+        first = first_titled.setdefault(item.title, item) if item.title else item
+        if first is not item and first.lid != lid:
             plan.warnings.append(
                 f"{item.source}: title {item.title!r} is used twice in this "
                 "batch for different identifiers"
             )
         if doi is None:
             doi = _fresh(scheme, chosen)
-            generated_dois.append(doi)
         if doi in chosen:
             errors.append(f"{item.source}: DOI {doi} is used twice in this batch")
             continue
@@ -115,7 +118,7 @@ def plan_reserve(
                 doi,
                 generated,
                 item.identifier,
-                attributes_json,
+                attributes,
                 item.url,
                 node,
                 submitter,
@@ -123,7 +126,8 @@ def plan_reserve(
                 item.title,
             )
         )
-    _regenerate_taken(plan, scheme, chosen, set(generated_dois))
+    del first_titled
+    _regenerate_taken(plan, scheme, chosen)
     if plan.warnings and not force:
         errors += [f"{w}; refused (--force reserves it anyway)" for w in plan.warnings]
     if errors:
@@ -150,16 +154,31 @@ def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
             return doi
 
 
-def _regenerate_taken(plan: Plan, scheme: DoiScheme, chosen: set[str], generated: set[str]) -> None:
+def _regenerate_taken(plan: Plan, scheme: DoiScheme, chosen: set[str]) -> None:
     """Give a new suffix to generated DOIs the database already holds (checked in bulk)."""
-    while taken := store.existing_dois(generated):
-        generated = set()
+    taken = store.existing_dois(new.doi for new in plan.new if new.doi_generated)
+    while taken:
+        fresh = set()
         for n, new in enumerate(plan.new):
             if new.doi in taken:
                 doi = _fresh(scheme, chosen)
                 chosen.add(doi)
-                generated.add(doi)
+                fresh.add(doi)
                 plan.new[n] = replace(new, doi=doi)
+        taken = store.existing_dois(fresh)
+
+
+def _repeats(keys: Sequence[str]) -> dict[int, int]:
+    """Give ``{n: m}`` for every ``keys[n]`` that came before, ``m`` the first one's index.
+
+    By sorting (equal keys end up side by side, in their order): no set of every key is kept.
+    """
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    repeats: dict[int, int] = {}
+    for previous, n in pairwise(order):
+        if keys[n] == keys[previous]:
+            repeats[n] = repeats.get(previous, previous)
+    return repeats
 
 
 def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, Any]:
@@ -172,14 +191,15 @@ def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, A
     return attributes
 
 
-def reserve(plan: Plan, actor: str, now: datetime) -> list[Record]:
+def reserve(plan: Plan, actor: str, now: datetime) -> State:
     """Write ``plan`` in one transaction: the new records, and an update mark on each earlier
-    version that now points at its successor. Give the new records."""
+    version that now points at its successor. Give the state the new records are in (the
+    records are ``plan.new``: not read back, so that a large batch is not held twice)."""
     with database_proxy.atomic():
-        records = store.insert_new(plan.new, actor, now)
+        state = store.write_new(plan.new, actor, now)
         for earlier, attributes in plan.relate:
             store.mark(earlier, Action.MARK_UPDATE, actor, now, attributes, earlier.url)
-    return records
+    return state
 
 
 def mark_all(

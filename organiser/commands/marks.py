@@ -65,6 +65,7 @@ def reserve(
     plan = mark.plan_reserve(
         items, app.scheme, node, submitter, app.config["intake"]["versioned_dois"], force
     )
+    del items  # the plan holds what is written
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
@@ -74,8 +75,10 @@ def reserve(
         for earlier, _ in plan.relate:
             click.echo(f"would update\t{earlier.doi}\t{earlier.identifier}\t(new version)")
         return
-    for record in mark.reserve(plan, _actor(submitter), app.clock()):
-        click.echo(f"{record.doi}\t{record.identifier}\t{record.status}")
+    state = mark.reserve(plan, _actor(submitter), app.clock())
+    for start in range(0, len(plan.new), 1000):  # a line per record, written a block at a time
+        block = plan.new[start : start + 1000]
+        click.echo("\n".join(f"{new.doi}\t{new.identifier}\t{state}" for new in block))
     for earlier, _ in plan.relate:
         click.echo(f"{earlier.doi}\t{earlier.identifier}\t{read.find(earlier.doi).status}")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from organiser.domain.identifiers import DoiScheme
 from organiser.domain.metadata import lid_of, title_of
@@ -32,17 +32,94 @@ class Options:
     limits: Limits = field(default_factory=Limits)
 
 
-@dataclass(frozen=True)
+class Found(NamedTuple):
+    """One record as read from a source, before it is checked (see :meth:`Metadata.of`)."""
+
+    source: str
+    attributes: dict[str, Any]
+    url: str | None
+    doi: str | None
+    identifier: str
+
+
+#: What DataCite attributes as JSON text are mostly made of (key names and the values the
+#: PDS4 crosswalk writes), given to zlib as a preset dictionary: records are compressed one
+#: at a time, and with it a record takes about 35 % less room than without. Only ever used
+#: within one command (never stored), so it may change freely.
+_VOCABULARY = "".join(
+    (
+        '"container": {"type": "Series", "title": "", "firstPage": ""}, "version": "1.0", ',
+        '"sizes": [""], "formats": ["PDS4"], "language": "en", ',
+        '"rightsList": [{"rights": "Creative Commons Zero v1.0 Universal", "rightsUri": ',
+        '"https://creativecommons.org/publicdomain/zero/1.0/legalcode", "rightsIdentifier": ',
+        '"cc0-1.0", "rightsIdentifierScheme": "SPDX", "schemeUri": "https://spdx.org/licenses/"',
+        '}], "fundingReferences": [{"funderName": "National Aeronautics and Space ',
+        'Administration", "funderIdentifier": "https://ror.org/027ka1x80", ',
+        '"funderIdentifierType": "ROR", "awardNumber": "", "awardTitle": ""}], ',
+        '"geoLocations": [{"geoLocationPlace": "", "geoLocationPoint": {"pointLatitude": ',
+        '"", "pointLongitude": ""}}], "dates": [{"date": "", "dateType": "Issued"}, ',
+        '{"dateType": "Created"}, {"dateType": "Updated"}, {"dateType": "Available"}], ',
+        '"relatedIdentifiers": [{"relatedIdentifier": "10.", "relatedIdentifierType": "DOI", ',
+        '"relationType": "IsNewVersionOf"}, {"relationType": "IsPreviousVersionOf"}, ',
+        '{"relationType": "IsPartOf"}, {"relationType": "HasPart"}, {"relationType": ',
+        '"References"}, {"relationType": "IsReferencedBy"}, {"relationType": "IsCitedBy"}, ',
+        '{"relationType": "IsDescribedBy"}, {"relatedIdentifierType": "URL"}, ',
+        '{"relatedIdentifierType": "Bibcode"}], "descriptions": [{"description": "", ',
+        '"descriptionType": "Other"}, {"descriptionType": "TechnicalInfo"}, ',
+        '{"descriptionType": "Methods"}, {"descriptionType": "SeriesInformation"}, ',
+        '"descriptionType": "Abstract", "lang": "en"}], ',
+        '"types": {"resourceTypeGeneral": "Text", "resourceType": "PDS4 Refereed Document"}, ',
+        '"types": {"resourceTypeGeneral": "Collection", "resourceType": "PDS4 Refereed Data ',
+        'Collection"}, "types": {"resourceTypeGeneral": "Dataset", "resourceType": "PDS4 ',
+        'Refereed Data Bundle"}, "contributors": [{"nameType": "Personal", "name": "", ',
+        '"givenName": "", "familyName": "", "contributorType": "Editor"}, {"contributorType": ',
+        '"ContactPerson"}, {"contributorType": "ProjectLeader"}, {"contributorType": ',
+        '"Researcher"}, {"contributorType": "Other"}, {"nameType": "Organizational", "name": ',
+        '"Planetary Data System: Imaging Node", "contributorType": "DataCurator"}], ',
+        '"subjects": [{"subject": "PDS"}, {"subject": "PDS4"}, {"subject": "',
+        '"publisher": "NASA Planetary Data System", "publicationYear": "20',
+        '"titles": [{"title": "", "titleType": "AlternativeTitle"}, {"title": "',
+        '"creators": [{"nameType": "Organizational", "name": "", "nameIdentifiers": ',
+        '[{"nameIdentifier": "https://ror.org/", "nameIdentifierScheme": "ROR", "schemeUri": ',
+        '"https://ror.org"}], "affiliation": [{"name": "", "affiliationIdentifier": ',
+        '"https://ror.org/", "affiliationIdentifierScheme": "ROR", "schemeUri": ',
+        '"https://ror.org"}]}, {"nameType": "Personal", "name": "", "givenName": "", ',
+        '"familyName": "", "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/", ',
+        '"nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}], ',
+        '{"identifiers": [{"identifier": "urn:nasa:pds:", "identifierType": "PDS4 LIDVID"}], ',
+        '"creators": [{"nameType": "Personal", "name": "',
+        '"schemaVersion": "http://datacite.org/schema/kernel-4"}',
+    )
+).encode()
+
+
+class Packed(bytes):
+    """JSON text kept compressed (zlib, with :data:`_VOCABULARY` as its dictionary) while a
+    batch waits for its transaction; ``str()`` gives the text back."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, text: str) -> Packed:
+        compressor = zlib.compressobj(6, zdict=_VOCABULARY)
+        return cls(compressor.compress(text.encode()) + compressor.flush())
+
+    def __str__(self) -> str:
+        return zlib.decompressobj(zdict=_VOCABULARY).decompress(self).decode()
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """One record's worth of checked metadata read from a source.
 
-    The attributes travel as JSON text (``attributes_json``, what the database stores), so
-    that handing thousands of them from reading processes to the writer costs little;
-    ``attributes`` decodes them when asked. Build one with :meth:`of`.
+    The attributes are kept as compressed JSON text (``packed``): a batch of 100,000 records
+    is held from reading until its one transaction, and compressed they take a quarter of the
+    room, and cost less to hand from reading processes to the writer. ``attributes`` and
+    ``attributes_json`` decode them when asked. Build one with :meth:`of`.
     """
 
     source: str
-    attributes_json: str
+    packed: Packed  # the attributes as JSON text, as the database stores them
     url: str | None
     doi: str | None  # the DOI the source names, if any
     identifier: str  # the repository's own identifier (for PDS: the LIDVID)
@@ -58,28 +135,25 @@ class Metadata:
         identifier: str,
     ) -> Metadata:
         """Give metadata for DataCite ``attributes`` (REST API shape)."""
-        item = cls(
-            source,
-            json.dumps(attributes, ensure_ascii=False),
-            url,
-            doi,
-            identifier,
-            title_of(attributes),
-        )
-        item.__dict__["attributes"] = attributes  # already at hand: no need to decode
-        return item
+        text = json.dumps(attributes, ensure_ascii=False)
+        return cls(source, Packed.of(text), url, doi, identifier, title_of(attributes))
 
-    @cached_property
+    @property
     def attributes(self) -> dict[str, Any]:
-        return json.loads(self.attributes_json)
+        return json.loads(str(self.packed))
+
+    @property
+    def attributes_json(self) -> str:
+        """The attributes as JSON text, as the database stores them."""
+        return str(self.packed)
 
     @property
     def lid(self) -> str:
         """The identifier without its ``::version`` (the identifier itself if it has none)."""
         return lid_of(self.identifier)
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickle without the decoded attributes
+    def __reduce__(self) -> tuple[Any, ...]:  # to and from reading processes: plain fields
         return (
             Metadata,
-            (self.source, self.attributes_json, self.url, self.doi, self.identifier, self.title),
+            (self.source, self.packed, self.url, self.doi, self.identifier, self.title),
         )

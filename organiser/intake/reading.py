@@ -18,7 +18,7 @@ from typing import Any
 from organiser.domain.identifiers import normalise_doi
 from organiser.intake import safexml, validate
 from organiser.intake.formats import datacite_json, datacite_xml, pds4, spreadsheet
-from organiser.intake.model import InputError, Metadata, Options
+from organiser.intake.model import Found, InputError, Metadata, Options
 from organiser.intake.sources import Source, SourceError, expand, load
 
 _HTML = (b"<!doctype html", b"<html")
@@ -38,32 +38,39 @@ def read_all(names: Iterable[str], options: Options) -> list[Metadata]:
     except SourceError as exc:
         raise InputError(str(exc)) from None
     cpus = len(os.sched_getaffinity(0))
+    items: list[Metadata] = []
+    errors: list[str] = []
     if len(found) < PARALLEL_FROM or cpus < 2:
-        results = [_read_named(name, options) for name in found]
+        for name in found:
+            _read_named(name, options, items, errors)
     else:
         chunks = [found[start : start + 64] for start in range(0, len(found), 64)]
         with ProcessPoolExecutor(max_workers=cpus) as pool:
-            results = [r for chunk in pool.map(_read_chunk, chunks, repeat(options)) for r in chunk]
-    items = [item for found_items, _ in results for item in found_items]
-    errors = [error for _, found_errors in results for error in found_errors]
+            for chunk_items, chunk_errors in pool.map(_read_chunk, chunks, repeat(options)):
+                items += chunk_items
+                errors += chunk_errors
     if errors:
         raise InputError(errors)
     return items
 
 
-def _read_chunk(names: list[str], options: Options) -> list[tuple[list[Metadata], list[str]]]:
-    """Give :func:`_read_named` for each name (one task for a worker process)."""
-    return [_read_named(name, options) for name in names]
+def _read_chunk(names: list[str], options: Options) -> tuple[list[Metadata], list[str]]:
+    """Give (records, problems) for ``names`` in order (one task for a worker process)."""
+    items: list[Metadata] = []
+    errors: list[str] = []
+    for name in names:
+        _read_named(name, options, items, errors)
+    return items, errors
 
 
-def _read_named(name: str, options: Options) -> tuple[list[Metadata], list[str]]:
-    """Give (records, problems) for one file or URL; never raises for bad input."""
+def _read_named(name: str, options: Options, items: list[Metadata], errors: list[str]) -> None:
+    """Add the records in one file or URL to ``items``, or its problems to ``errors``."""
     try:
-        return read(load(name, options.limits), options), []
+        items += read(load(name, options.limits), options)
     except SourceError as exc:
-        return [], [str(exc)]
+        errors.append(str(exc))
     except InputError as exc:
-        return [], exc.errors
+        errors += exc.errors
 
 
 def read(source: Source, options: Options) -> list[Metadata]:
@@ -81,13 +88,12 @@ def read(source: Source, options: Options) -> list[Metadata]:
         except safexml.XmlError as exc:
             raise InputError(f"{source.name}: {exc}") from None
         if pds4.is_label(root):
-            return [
-                _label(
-                    source.name,
-                    options,
-                    lambda: pds4.crosswalk(root, options.node or "", options.crosswalk),
-                )
-            ]
+            found = _label(
+                source.name,
+                options,
+                lambda: pds4.crosswalk(root, options.node or "", options.crosswalk),
+            )
+            return _checked([found])
         if not datacite_xml.is_datacite_xml(root):
             raise InputError(
                 f"{source.name}: neither a PDS4 label nor DataCite XML "
@@ -107,7 +113,7 @@ def _local(tag: Any) -> str:
     return str(tag).rsplit("}", 1)[-1]
 
 
-def _label(name: str, options: Options, build: Any) -> Metadata:
+def _label(name: str, options: Options, build: Any) -> Found:
     if not options.node:
         raise InputError(f"{name}: --node is required for PDS4 labels and spreadsheets")
     try:
@@ -121,24 +127,21 @@ def _label(name: str, options: Options, build: Any) -> Metadata:
         datacite_json.check_prefix(name, doi, options.scheme)
     else:
         doi = None
-    item = Metadata.of(name, label.attributes, label.url, doi, label.lidvid)
-    return _checked([item])[0]
+    return Found(name, label.attributes, label.url, doi, label.lidvid)
 
 
 def _sheet(source: Source, options: Options) -> list[Metadata]:
-    items, errors = [], []
+    items: list[Metadata] = []
+    errors: list[str] = []
     try:
         for number, row in spreadsheet.rows(source.data, source.suffix):
             try:
-                items += [
-                    _label(
-                        f"{source.name} row {number}",
-                        options,
-                        lambda r=row: spreadsheet.to_label(
-                            r, options.node or "", options.crosswalk
-                        ),
-                    )
-                ]
+                found = _label(
+                    f"{source.name} row {number}",
+                    options,
+                    lambda r=row: spreadsheet.to_label(r, options.node or "", options.crosswalk),
+                )
+                items += _checked([found])
             except InputError as exc:
                 errors += exc.errors
     except spreadsheet.SheetError as exc:
@@ -150,12 +153,16 @@ def _sheet(source: Source, options: Options) -> list[Metadata]:
     return items
 
 
-def _checked(items: list[Metadata]) -> list[Metadata]:
-    errors = [
-        f"{item.source}: {line}"
-        for item in items
-        for line in validate.schema_errors(item.attributes, item.url)
-    ]
+def _checked(found: list[Found]) -> list[Metadata]:
+    """Give ``found`` checked against the DataCite schema, each record's attributes packed as
+    soon as it is checked. Raises :class:`InputError` (every problem)."""
+    items: list[Metadata] = []
+    errors: list[str] = []
+    for item in found:
+        problems = validate.schema_errors(item.attributes, item.url)
+        errors += [f"{item.source}: {line}" for line in problems]
+        if not errors:
+            items.append(Metadata.of(*item))
     if errors:
         raise InputError(errors)
     return items

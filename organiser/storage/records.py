@@ -8,7 +8,7 @@ Claims (what passes hold while they work) are in :mod:`organiser.storage.claims`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,14 +27,16 @@ class RecordError(UserError):
     """A record cannot be found or changed as asked; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewRecord:
     """What intake hands over to be marked for reservation."""
 
     doi: str
     doi_generated: bool
     identifier: str
-    attributes_json: str  # DataCite attributes as JSON text, as stored
+    #: DataCite attributes as JSON text, as stored, or an object whose ``str()`` is that text
+    #: (intake keeps a large batch compressed until it is written)
+    attributes_json: str | object
     url: str | None
     node: str | None = None
     submitter: str | None = None
@@ -91,14 +93,33 @@ def add_history(
 
 
 def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Record]:
-    """Mark every item for reservation, all or nothing, in one transaction; give the records.
+    """Mark every item for reservation, all or nothing, in one transaction; give the records
+    as stored. Raises :class:`RecordError` as :func:`write_new` does.
 
-    Raises :class:`RecordError` (and writes nothing) if a DOI is taken or an identifier
-    already has a live record.
+    Builds every record at once: for large batches, :func:`write_new` does the same work
+    without giving the records back.
     """
     items = list(items)
-    taken = existing_dois([i.doi for i in items])
-    live = live_records(Record.identifier, [i.identifier for i in items])
+    with database_proxy.atomic():
+        write_new(items, actor, now)
+        found = {record.doi: record for record in _where_in(Record.doi, [i.doi for i in items])}
+    return [found[i.doi] for i in items]
+
+
+#: Records written per statement by :func:`write_new`: its memory does not grow with a batch.
+WRITE_CHUNK = 1000
+
+
+def write_new(items: Sequence[NewRecord], actor: str, now: datetime) -> State:
+    """Mark every item for reservation, all or nothing, in one transaction; give the state the
+    records are now in.
+
+    Raises :class:`RecordError` (and writes nothing) if a DOI is taken or an identifier
+    already has a live record. The rows are built and written a chunk at a time, inside the
+    one transaction.
+    """
+    taken = existing_dois(i.doi for i in items)
+    live = live_records(Record.identifier, (i.identifier for i in items))
     for item in items:
         if item.doi in taken:
             raise RecordError(f"{item.source}: DOI {item.doi} is already in the database")
@@ -109,40 +130,43 @@ def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Re
                 f"({clash.status}); use 'organiser update' to change its metadata"
             )
     step = transition(None, Action.MARK_RESERVE)
-    rows = [
-        {
-            "doi": i.doi,
-            "doi_generated": i.doi_generated,
-            "identifier": i.identifier,
-            "lid": lid_of(i.identifier),
-            "title": i.title,
-            "status": step.state,
-            "attributes": i.attributes_json,
-            "url": i.url,
-            "node": i.node,
-            "submitter": i.submitter,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in items
-    ]
+    action = str(Action.MARK_RESERVE)
     with database_proxy.atomic():
-        _insert_rows(Record, rows)
-        ids = dict(_ids_of([i.doi for i in items]))
-        history = [
-            {
-                "record": ids[i.doi],
-                "from_status": None,
-                "to_status": step.state,
-                "action": str(Action.MARK_RESERVE),
-                "actor": actor,
-                "at": now,
-                "outcome": i.source or None,
-            }
-            for i in items
-        ]
-        _insert_rows(History, history)
-    return [Record(id=ids[row["doi"]], **row) for row in rows]
+        for start in range(0, len(items), WRITE_CHUNK):
+            chunk = items[start : start + WRITE_CHUNK]
+            rows = [
+                {
+                    "doi": i.doi,
+                    "doi_generated": i.doi_generated,
+                    "identifier": i.identifier,
+                    "lid": lid_of(i.identifier),
+                    "title": i.title,
+                    "status": step.state,
+                    "attributes": str(i.attributes_json),
+                    "url": i.url,
+                    "node": i.node,
+                    "submitter": i.submitter,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in chunk
+            ]
+            _insert_rows(Record, rows)
+            ids = dict(_ids_of([i.doi for i in chunk]))
+            history = [
+                {
+                    "record": ids[i.doi],
+                    "from_status": None,
+                    "to_status": step.state,
+                    "action": action,
+                    "actor": actor,
+                    "at": now,
+                    "outcome": i.source or None,
+                }
+                for i in chunk
+            ]
+            _insert_rows(History, history)
+    return step.state
 
 
 def _ids_of(dois: list[str]) -> Iterator[tuple[str, int]]:
@@ -183,7 +207,8 @@ def _insert_rows(model: type[Any], rows: list[dict[str, Any]]) -> None:
         )
         for row in rows
     ]
-    database.cursor().executemany(sql, values)
+    with pw.__exception_wrapper__:  # the driver's errors as peewee's (as in execute_sql)
+        database.cursor().executemany(sql, values)
 
 
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pytest
 
 from organiser.domain.identifiers import DoiScheme, normalise_doi
-from organiser.intake import InputError, Options, read, read_all
+from organiser.intake import InputError, Metadata, Options, read, read_all
 from organiser.intake.formats.datacite_json import WRITABLE
 from organiser.intake.sources import Limits, SourceError, expand, load
 
@@ -167,3 +168,22 @@ def test_reading_on_all_cpus_gives_what_reading_serially_gives(
     assert [(m.source, m.identifier, m.attributes) for m in got] == [
         (m.source, m.identifier, m.attributes) for m in expected
     ]
+
+
+def test_metadata_holds_its_attributes_compressed_and_gives_them_back_exactly() -> None:
+    attributes = dict(
+        MINIMAL,
+        titles=[{"title": "Caméras de l'atterrisseur — 火星 \U0001f680"}, {"title": "x\ny\t\\"}],
+        identifiers=[{"identifier": "urn:nasa:pds:x::1.0", "identifierType": "PDS4 LIDVID"}],
+        publicationYear=2026,
+    )
+    item = Metadata.of("x.json", attributes, "https://x.org/1", None, "urn:nasa:pds:x::1.0")
+    assert item.attributes == attributes
+    assert item.attributes_json == json.dumps(attributes, ensure_ascii=False)
+    assert str(item.packed) == item.attributes_json  # what the database is given
+    assert len(item.packed) < len(item.attributes_json.encode()) / 2
+    assert (item.title, item.lid) == (attributes["titles"][0]["title"], "urn:nasa:pds:x")
+    assert not hasattr(item, "__dict__")  # slots: nothing else is kept per record
+    copy = pickle.loads(pickle.dumps(item))  # as reading processes hand records over
+    assert copy == item and type(copy.packed) is type(item.packed)
+    assert copy.attributes == attributes

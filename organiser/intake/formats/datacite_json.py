@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from organiser.domain.identifiers import DoiScheme, normalise_doi
-from organiser.intake.model import InputError, Metadata
+from organiser.intake.model import Found, InputError
 from organiser.intake.sources import Source
 
 #: Attributes a client may write (DataCite REST API); everything else in a record
@@ -47,7 +47,8 @@ def records(source: Source) -> Iterator[dict[str, Any]]:
         yield attributes
 
 
-def metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Metadata:
+def metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Found:
+    """Give the record in ``raw`` (REST API attributes), not yet checked against the schema."""
     doi = _doi_of(source, raw)
     if doi is not None:
         check_prefix(source, doi, scheme)
@@ -66,7 +67,7 @@ def metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Metadata:
             f"{source}: no repository identifier: add an 'identifiers' entry that "
             "is not a DOI (e.g. a PDS4 LIDVID) or a 'url'"
         )
-    return Metadata.of(source, attributes, url, doi, identifier)
+    return Found(source, attributes, url, doi, identifier)
 
 
 def check_prefix(source: str, doi: str, scheme: DoiScheme) -> None:
