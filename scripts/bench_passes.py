@@ -12,7 +12,6 @@ per 5 s; requests per completed transition; a first run under faults; peak RSS o
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import os
@@ -50,27 +49,7 @@ class Bench:
         self.server = StandinServer(DataCite({"BENCH": ("pw", ["10.5072"])})).start()
         self.server.datacite.set_faults(Faults(**faults))
         open_database(f"sqlite:///{tmp}/bench-{time.monotonic_ns()}.db")
-        base = json.loads(TEMPLATE.read_text())["data"]["attributes"]
-        for key in ("doi", "prefix", "suffix", "state", "xml", "created", "updated", "url"):
-            base.pop(key, None)
-        scheme = DoiScheme("10.5072")
-        for start in range(0, count, 5000):
-            items = []
-            for n in range(start, min(count, start + 5000)):
-                attributes = copy.deepcopy(base)
-                attributes["identifiers"] = [
-                    {"identifier": f"urn:bench:{n}", "identifierType": "x"}
-                ]
-                items.append(
-                    store.NewRecord(
-                        scheme.generate(),
-                        True,
-                        f"urn:bench:{n}",
-                        json.dumps(attributes),
-                        f"https://example.org/{n}",
-                    )
-                )
-            store.insert_new(items, "bench", now() - timedelta(hours=1))
+        insert_records(count)
         client = DataCiteClient(
             self.server.url,
             "BENCH",
@@ -87,7 +66,7 @@ class Bench:
             backoff=0.2,
             max_backoff=2.0,
         )
-        self.organiser = Organiser(client, scheme, settings, "bench", now)
+        self.organiser = Organiser(client, DoiScheme("10.5072"), settings, "bench", now)
         self.limiter = client.limiter
 
     def run(self, name: str) -> tuple[float, str, list]:
@@ -273,25 +252,30 @@ def free_port() -> int:
 
 def make_db(args: argparse.Namespace) -> None:
     open_database(f"sqlite:///{args.make_db}")
+    insert_records(args.records)
+
+
+def insert_records(count: int) -> None:
+    """Insert ``count`` records marked to-be-reserved, 2,000 per transaction."""
     base = json.loads(TEMPLATE.read_text())["data"]["attributes"]
     for key in ("doi", "prefix", "suffix", "state", "xml", "created", "updated", "url"):
         base.pop(key, None)
     scheme = DoiScheme("10.5072")
-    for start in range(0, args.records, 2000):
-        items = []
-        for n in range(start, min(args.records, start + 2000)):
-            attributes = dict(
-                base, identifiers=[{"identifier": f"urn:bench:{n}", "identifierType": "x"}]
+    for start in range(0, count, 2000):
+        items = [
+            store.NewRecord(
+                scheme.generate(),
+                True,
+                f"urn:bench:{n}",
+                json.dumps(
+                    dict(
+                        base, identifiers=[{"identifier": f"urn:bench:{n}", "identifierType": "x"}]
+                    )
+                ),
+                f"https://example.org/{n}",
             )
-            items.append(
-                store.NewRecord(
-                    scheme.generate(),
-                    True,
-                    f"urn:bench:{n}",
-                    json.dumps(attributes),
-                    f"https://example.org/{n}",
-                )
-            )
+            for n in range(start, min(count, start + 2000))
+        ]
         store.insert_new(items, "bench", now() - timedelta(hours=1))
 
 
