@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 #: Titles are kept (and compared) up to this many characters: enough to tell titles apart,
@@ -31,3 +33,74 @@ def identifiers_in(attributes: dict[str, Any]) -> set[str]:
             if isinstance(entry, dict):
                 found.add(str(entry.get("identifier") or entry.get("alternateIdentifier") or ""))
     return {value.strip() for value in found if value}
+
+
+#: Attributes DataCite keeps or computes itself: never compared, never sent as metadata.
+SERVER_FIELDS = frozenset(
+    {
+        "doi", "prefix", "suffix", "state", "event", "xml", "created", "updated", "registered",
+        "published", "isActive", "reason", "landingPage", "viewCount", "downloadCount",
+        "citationCount", "partCount", "partOfCount", "versionCount", "versionOfCount",
+        "referenceCount", "viewsOverTime", "downloadsOverTime", "citationsOverTime",
+        "metadataVersion", "schemaVersion", "source", "contentUrl", "agency", "container",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One field on which the local copy and DataCite disagree (values as compact JSON)."""
+
+    field: str
+    local: str
+    remote: str
+
+
+def differences(local: dict[str, Any], remote: dict[str, Any]) -> list[Difference]:
+    """Give the fields of ``local`` (the attributes organiser sends, url included) whose value
+    DataCite's ``remote`` attributes do not hold, in ``local``'s order.
+
+    Empty values (``None``, ``""``, ``[]``, ``{}``) count as absent on both sides, DataCite's
+    own fields (:data:`SERVER_FIELDS`) and the DOI's own ``DOI`` identifier are ignored, numbers
+    compare as text, and a publisher compares by name (DataCite answers with a plain string
+    unless asked).
+    """
+    found = []
+    for field in local:
+        if field in SERVER_FIELDS:
+            continue
+        mine, theirs = _comparable(field, local.get(field)), _comparable(field, remote.get(field))
+        if mine != theirs:
+            found.append(Difference(field, _shown(mine), _shown(theirs)))
+    return found
+
+
+def _comparable(field: str, value: Any) -> Any:
+    if field == "publisher" and isinstance(value, dict):
+        value = value.get("name")
+    if field in ("identifiers", "alternateIdentifiers") and isinstance(value, list):
+        value = [v for v in value if not (isinstance(v, dict) and v.get("identifierType") == "DOI")]
+    return _pruned(value)
+
+
+def _pruned(value: Any) -> Any:
+    """Give ``value`` without empty members, recursively (``None`` when nothing is left)."""
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _pruned(v)) for k, v in value.items()) if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [v for v in (_pruned(v) for v in value) if v is not None]
+        return items or None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # DataCite answers publicationYear as a number, whatever was sent
+    return value
+
+
+def _shown(value: Any, width: int = 120) -> str:
+    """Give ``value`` as compact JSON for a report line, cut to ``width`` characters."""
+    if value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -35,10 +35,13 @@ class Action(StrEnum):
     MARK_REGISTER = "mark-register"
     MARK_UPDATE = "mark-update"
     MARK_DELETE = "mark-delete"
+    MARK_RECREATE = "mark-recreate"  # the DOI is missing at DataCite: send it again
     RESERVED = "reserved"
     REGISTERED = "registered"
     UPDATED = "updated"
     DELETED = "deleted"
+    ADOPTED = "adopted"  # DataCite already held the DOI findable for this record
+    IMPORTED = "imported"  # read from the DataCite account by ``organiser import``
 
 
 class InvalidTransition(ValueError):
@@ -49,6 +52,8 @@ S = State
 UPDATE_STATES = frozenset({S.UPDATE_RESERVED, S.UPDATE_REGISTERED, S.UPDATE_BEFORE_REGISTRATION})
 #: States in which a record is waiting for a pass (what ``organiser --list`` shows).
 QUEUED_STATES = frozenset({S.TO_BE_RESERVED, S.TO_BE_REGISTERED, S.TO_BE_DELETED} | UPDATE_STATES)
+#: States no pass works on: what DataCite should hold is settled (``organiser check`` compares).
+SETTLED_STATES = frozenset({S.RESERVED, S.REGISTERED, S.DELETED})
 
 #: For each update state, the state the update pass returns the record to.
 UPDATE_RETURNS = {
@@ -72,6 +77,8 @@ _MARK_UPDATE = {
     **{s: s for s in UPDATE_STATES},
 }
 _MARK_DELETE = {s: S.TO_BE_DELETED for s in State if s is not S.DELETED}
+#: ``check --repair`` of a settled record whose DOI DataCite no longer has
+_MARK_RECREATE = {S.RESERVED: S.TO_BE_RESERVED, S.REGISTERED: S.TO_BE_REGISTERED}
 
 #: Pass outcomes: the state a record must be in for the pass, and where success takes it.
 _OUTCOMES = {
@@ -79,12 +86,20 @@ _OUTCOMES = {
     Action.REGISTERED: {S.TO_BE_REGISTERED: S.REGISTERED},
     Action.UPDATED: dict(UPDATE_RETURNS),
     Action.DELETED: {S.TO_BE_DELETED: S.DELETED},
+    # a reserve (or an update of a reserved record) found the DOI findable at DataCite, held
+    # for this record: it cannot go back to draft, so the record is registered
+    Action.ADOPTED: {S.TO_BE_RESERVED: S.REGISTERED, S.UPDATE_RESERVED: S.REGISTERED},
 }
+
+#: The local status of a DOI imported from DataCite, by its DataCite state. A hidden
+#: ("registered") DOI is what organiser's own delete of a findable DOI leaves: deleted.
+IMPORTED_STATES = {"draft": S.RESERVED, "findable": S.REGISTERED, "registered": S.DELETED}
 
 _TABLES = {
     Action.MARK_REGISTER: _MARK_REGISTER,
     Action.MARK_UPDATE: _MARK_UPDATE,
     Action.MARK_DELETE: _MARK_DELETE,
+    Action.MARK_RECREATE: _MARK_RECREATE,
     **_OUTCOMES,
 }
 
@@ -124,9 +139,10 @@ def transition(current: State | None, action: Action, prior: State | None = None
         if current is not None:
             raise InvalidTransition(f"already exists (status {current})")
         return Step(S.TO_BE_RESERVED, None)
+
     if current is None:
         raise InvalidTransition("does not exist")
-    table = _TABLES[action]
+    table = _TABLES.get(action, {})  # IMPORTED has its own rule: imported()
     if current not in table:
         reason = _REFUSALS.get((action, current))
         if reason is None:
@@ -138,6 +154,34 @@ def transition(current: State | None, action: Action, prior: State | None = None
     if new is S.TO_BE_DELETED:
         return Step(new, prior if current is S.TO_BE_DELETED else current)
     return Step(new, None)
+
+
+def imported(current: State | None, remote_state: str) -> Step:
+    """Give the step of :attr:`Action.IMPORTED`: a record (``current`` is ``None`` when it is
+    new here) takes the status that matches the DOI's DataCite ``remote_state``.
+
+    Raises :class:`InvalidTransition` when the record waits for a pass (its own intent is
+    left to carry out) or for a state DataCite does not have.
+    """
+    if current is not None and current not in SETTLED_STATES:
+        raise InvalidTransition(f"is {current}: waiting for a pass, left as it is")
+    try:
+        return Step(IMPORTED_STATES[remote_state], None)
+    except KeyError:
+        raise InvalidTransition(f"has an unknown DataCite state {remote_state!r}") from None
+
+
+def outcome_of(action: Action, current: State, remote_state: str | None) -> Action:
+    """Give the outcome a pass records when its effect ``action`` succeeded on a record in
+    ``current`` and DataCite answered ``remote_state``: :attr:`Action.ADOPTED` when a record
+    that was to stay a draft is findable at DataCite, else ``action`` itself."""
+    if (
+        action in (Action.RESERVED, Action.UPDATED)
+        and remote_state == "findable"
+        and current in _OUTCOMES[Action.ADOPTED]
+    ):
+        return Action.ADOPTED
+    return action
 
 
 def pass_states(action: Action) -> frozenset[State]:

@@ -1,6 +1,11 @@
 """The remote effects, one per pass. Each is safe to repeat after a lost answer: DOIs are
 chosen locally, a create is a POST that never overwrites (a 422 "taken" is resolved by an
-ownership check), and the state in every answer is checked."""
+ownership check), and the state in every answer is checked.
+
+A DOI that DataCite already holds for the same record (an earlier attempt whose answer was
+lost, or a DOI minted by an earlier tool that came in with the record) is *adopted*: its
+metadata is sent only when it differs, and a findable DOI makes a reserved record registered.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import DoiTaken, NotFound, PermanentError, StateMismatch
 from organiser.domain.identifiers import DoiScheme
-from organiser.domain.metadata import identifiers_in
+from organiser.domain.metadata import differences, identifiers_in
 from organiser.domain.states import State
 from organiser.storage import claims, records
 from organiser.storage.models import Record
@@ -20,7 +25,7 @@ from organiser.storage.models import Record
 #: published it while the record was marked for update (the newer mark won; the register
 #: pass that follows the update confirms findable).
 EXPECTED = {
-    State.UPDATE_RESERVED: ("draft",),
+    State.UPDATE_RESERVED: ("draft", "findable"),  # findable: published elsewhere, adopted
     State.UPDATE_REGISTERED: ("findable",),
     State.UPDATE_BEFORE_REGISTRATION: ("draft", "findable"),
 }
@@ -39,11 +44,15 @@ class Effects:
         if record.remote_state is None:
             return None
         answer = self.client.put(record.doi, payload(record))
+        if record.status == State.UPDATE_REGISTERED and answer.get("state") != "findable":
+            # hidden or made a draft at DataCite behind organiser's back: the local copy wins
+            answer = self.client.put(record.doi, {}, "publish")
         return expect(answer, *EXPECTED[State(record.status)])
 
     def reserve(self, record: Record) -> str:
-        """Create the record's draft (one POST); give ``"draft"``."""
-        return expect(self._create(record), "draft")
+        """Create the record's draft (one POST); give ``"draft"``, or ``"findable"`` when the
+        DOI came with the record and DataCite already has it published for it (adopted)."""
+        return expect(self._create(record), "draft", "findable")
 
     def register(self, record: Record) -> str:
         """Publish the record: one PUT with ``publish`` if DataCite has its draft, else one
@@ -89,29 +98,53 @@ class Effects:
         return expect(held, "registered")
 
     def _create(self, record: Record, event: str | None = None) -> dict[str, Any]:
-        """Create the record's DOI (a draft, or with ``event``); an answer lost earlier is
-        recognised, a DOI taken by someone else gets a fresh suffix (generated DOIs only)."""
+        """Create the record's DOI (a draft, or with ``event``), or adopt it where DataCite
+        already holds it for this record; a DOI taken by someone else gets a fresh suffix
+        (generated DOIs only). A DOI that came with the record is looked up first: it is
+        usually one minted by an earlier tool, so no create is sent for it."""
+        held = None
+        if not record.doi_generated and record.remote_state is None:
+            held = self.client.get(record.doi)
         for _ in range(FRESH_SUFFIX_TRIES):
-            try:
-                answer = self.client.create(record.doi, payload(record), event)
-                break
-            except DoiTaken:
-                held = self.client.get(record.doi)
-                ours = identifiers_in(payload(record)) | {record.identifier}
-                if held is not None and identifiers_in(held) & ours:  # e.g. an earlier LIDVID
-                    answer = self.client.put(record.doi, payload(record), event)
+            if held is None:
+                try:
+                    answer = self.client.create(record.doi, payload(record), event)
                     break
-                if not record.doi_generated:
-                    raise PermanentError(
-                        f"DOI {record.doi} is already taken at DataCite by another record"
-                    ) from None
-                record.doi = self._fresh_doi()
-                claims.note_progress(record, self.owner, None, record.doi)
+                except DoiTaken:
+                    held = self.client.get(record.doi)
+                    if held is None:
+                        continue  # gone meanwhile: create it again
+            if _ours(record, held):  # e.g. our own earlier attempt, its answer lost
+                answer = self._adopt(record, held, event)
+                break
+            if not record.doi_generated:
+                raise PermanentError(
+                    f"DOI {record.doi} is already taken at DataCite by another record"
+                )
+            held = None
+            record.doi = self._fresh_doi()
+            claims.note_progress(record, self.owner, None, record.doi)
         else:
             raise PermanentError(f"no free DOI after {FRESH_SUFFIX_TRIES} fresh suffixes")
         record.remote_state = answer.get("state")
         claims.note_progress(record, self.owner, record.remote_state, record.doi)
         return answer
+
+    def _adopt(self, record: Record, held: dict[str, Any], event: str | None) -> dict[str, Any]:
+        """Make what DataCite ``held`` for ``record`` what the pass wants, sending only what
+        differs; give DataCite's (or the held) answer. Raises :class:`PermanentError` when it
+        is hidden and a reserve cannot make it a draft again."""
+        state = held.get("state")
+        if event == "publish" and state != "findable":
+            return self.client.put(record.doi, payload(record), event)
+        if state == "registered":
+            raise PermanentError(
+                f"DOI {record.doi} is hidden (registered) at DataCite; mark the record for "
+                "registration to make it findable again"
+            )
+        if differences(payload(record), held):
+            return self.client.put(record.doi, payload(record))
+        return held
 
     def _fresh_doi(self) -> str:
         while True:
@@ -127,6 +160,8 @@ def describe(pass_name: str, record: Record) -> str:
         if record.remote_state is None:
             return "nothing to send yet (not at DataCite; the reserve/register pass sends it)"
         return f"PUT /dois/{doi} (new metadata)"
+    if not record.doi_generated and record.remote_state is None and pass_name != "delete":
+        return f"GET /dois/{doi} (the DOI came with the record), then adopt or create it"
     if pass_name == "reserve":
         return f"POST /dois {doi} (create a draft)"
     if pass_name == "register":
@@ -140,6 +175,12 @@ def describe(pass_name: str, record: Record) -> str:
     if record.remote_state == "registered":
         return "nothing to send (hidden already)"
     return f"GET /dois/{doi}, then DELETE it if a draft or PUT event=hide if findable"
+
+
+def _ours(record: Record, held: dict[str, Any]) -> bool:
+    """Tell whether DataCite holds the DOI for ``record``: one of the identifiers (or the URL)
+    it holds is the record's."""
+    return bool(identifiers_in(held) & (identifiers_in(payload(record)) | {record.identifier}))
 
 
 def payload(record: Record) -> dict[str, Any]:

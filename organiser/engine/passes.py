@@ -24,7 +24,7 @@ import structlog
 from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import DataCiteError, SystemicError, TransientError
 from organiser.domain.identifiers import DoiScheme
-from organiser.domain.states import Action, pass_states
+from organiser.domain.states import Action, State, outcome_of, pass_states
 from organiser.engine.effects import Effects, describe
 from organiser.engine.retry import retrying
 from organiser.engine.stop import StopFlag
@@ -308,7 +308,7 @@ class Organiser:
                 if claims.finish(
                     record,
                     self.owner,
-                    OUTCOME[name],
+                    outcome_of(OUTCOME[name], State(record.status), attempt.remote),
                     self.actor,
                     self.clock(),
                     attempt.remote,

@@ -6,7 +6,16 @@ import contextlib
 
 import pytest
 
-from organiser.domain.states import Action, InvalidTransition, State, Step, pass_states, transition
+from organiser.domain.states import (
+    Action,
+    InvalidTransition,
+    State,
+    Step,
+    imported,
+    outcome_of,
+    pass_states,
+    transition,
+)
 
 S, A = State, Action
 
@@ -78,3 +87,64 @@ def test_every_state_can_be_left_or_is_final() -> None:
         S.UPDATE_REGISTERED,
         S.UPDATE_BEFORE_REGISTRATION,
     }
+
+
+@pytest.mark.parametrize(
+    ("action", "current", "remote", "outcome", "lands"),
+    [
+        (A.RESERVED, S.TO_BE_RESERVED, "draft", A.RESERVED, S.RESERVED),
+        (A.RESERVED, S.TO_BE_RESERVED, "findable", A.ADOPTED, S.REGISTERED),
+        (A.UPDATED, S.UPDATE_RESERVED, "findable", A.ADOPTED, S.REGISTERED),
+        (A.UPDATED, S.UPDATE_REGISTERED, "findable", A.UPDATED, S.REGISTERED),
+        (A.UPDATED, S.UPDATE_BEFORE_REGISTRATION, "findable", A.UPDATED, S.TO_BE_REGISTERED),
+        (A.REGISTERED, S.TO_BE_REGISTERED, "findable", A.REGISTERED, S.REGISTERED),
+    ],
+)
+def test_a_findable_answer_to_a_draft_s_pass_adopts_it(
+    action: Action, current: State, remote: str, outcome: Action, lands: State
+) -> None:
+    assert outcome_of(action, current, remote) is outcome
+    assert transition(current, outcome, S.RESERVED).state is lands
+
+
+@pytest.mark.parametrize(
+    ("current", "remote", "lands"),
+    [
+        (None, "draft", S.RESERVED),
+        (None, "findable", S.REGISTERED),
+        (None, "registered", S.DELETED),  # hidden: what organiser's own delete leaves
+        (S.RESERVED, "findable", S.REGISTERED),
+        (S.DELETED, "draft", S.RESERVED),
+    ],
+)
+def test_imported_status_follows_datacite(current: State | None, remote: str, lands: State) -> None:
+    assert imported(current, remote) == Step(lands, None)
+
+
+@pytest.mark.parametrize(
+    ("current", "remote", "reason"),
+    [
+        (S.TO_BE_RESERVED, "draft", "is to-be-reserved: waiting for a pass, left as it is"),
+        (
+            S.UPDATE_REGISTERED,
+            "findable",
+            "is update-registered: waiting for a pass, left as it is",
+        ),
+        (None, "tombstoned", "has an unknown DataCite state 'tombstoned'"),
+    ],
+)
+def test_import_leaves_queued_records_alone(
+    current: State | None, remote: str, reason: str
+) -> None:
+    with pytest.raises(InvalidTransition) as raised:
+        imported(current, remote)
+    assert str(raised.value) == reason
+
+
+def test_a_missing_doi_is_sent_again_by_its_pass() -> None:
+    assert transition(S.RESERVED, A.MARK_RECREATE) == Step(S.TO_BE_RESERVED, None)
+    assert transition(S.REGISTERED, A.MARK_RECREATE) == Step(S.TO_BE_REGISTERED, None)
+    with pytest.raises(InvalidTransition):
+        transition(S.DELETED, A.MARK_RECREATE)
+    with pytest.raises(InvalidTransition):
+        transition(S.RESERVED, A.IMPORTED)  # imported() decides, not a table
