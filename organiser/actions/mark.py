@@ -238,17 +238,24 @@ def update(
     record = record or _record_for(item)
     if item.doi is not None and item.doi != record.doi:
         raise intake.InputError(f"{source}: names DOI {item.doi}, but the record is {record.doi}")
-    if item.lid != record.lid:
+    # a record known by its DOI or a local id takes the identifier the source brings; a
+    # source without one of its own (no LIDVID) leaves the record's as it is
+    own = item.has_repository_identifier
+    stand_in = record.identifier == record.doi or record.identifier.startswith(
+        intake.LOCAL_ID_PREFIX
+    )
+    if own and not stand_in and item.lid != record.lid:
         raise intake.InputError(
             f"{source}: describes {item.identifier}, but {record.doi} is {record.identifier}"
         )
-    if item.identifier != record.identifier and versioned:
+    if own and not stand_in and item.identifier != record.identifier and versioned:
         raise intake.InputError(
             f"{source}: {item.identifier} is a new version and "
             "versioned_dois is on: reserve it to give it its own DOI"
         )
     attributes = _carry_over(store.attributes_of(record), item.attributes)
-    step = store.mark(record, Action.MARK_UPDATE, actor, now, attributes, item.url, item.identifier)
+    identifier = item.identifier if own else None
+    step = store.mark(record, Action.MARK_UPDATE, actor, now, attributes, item.url, identifier)
     return record, step
 
 

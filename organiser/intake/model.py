@@ -13,6 +13,10 @@ from organiser.errors import UserError
 from organiser.intake.formats import pds4
 from organiser.intake.sources import Limits
 
+#: What the identifier of a record with neither a repository identifier nor a DOI starts with
+#: (see :func:`organiser.intake.formats.datacite_json.local_id`).
+LOCAL_ID_PREFIX = "local:"
+
 
 class InputError(UserError):
     """Sources cannot be used. ``errors`` holds one line per problem, each naming its source."""
@@ -146,6 +150,12 @@ class Metadata:
     def attributes_json(self) -> str:
         """The attributes as JSON text, as the database stores them."""
         return str(self.packed)
+
+    @property
+    def has_repository_identifier(self) -> bool:
+        """Tell whether ``identifier`` is the repository's own (e.g. a PDS4 LIDVID), rather
+        than the record's DOI or a local id standing in for a missing one."""
+        return self.identifier != self.doi and not self.identifier.startswith(LOCAL_ID_PREFIX)
 
     @property
     def lid(self) -> str:

@@ -3,8 +3,10 @@
 A SOURCE (file, directory searched recursively, or http(s) URL) holds one of: PDS4 labels
 (``.xml``/``.lblx``, crosswalked by :mod:`organiser.intake.formats.pds4`); the PDS reserve
 spreadsheet (``.csv``/``.xlsx``); DataCite REST JSON (bare attributes, a ``{"data": …}``
-document, or a list response); DataCite XML kernel-4. Everything read is checked against the
-DataCite schema before anything is marked, and every problem is reported, one line each.
+document, or a list response, its metadata possibly as base64 DataCite XML in ``xml``);
+DataCite XML kernel-4. Everything read is checked (ORCID check digits, the DataCite schema)
+before anything is marked, names put in Unicode NFC, and every problem is reported, one line
+each.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from itertools import repeat
 from typing import Any
 
 from organiser.domain.identifiers import normalise_doi
-from organiser.intake import safexml, validate
+from organiser.intake import people, safexml, validate
 from organiser.intake.formats import datacite_json, datacite_xml, pds4, spreadsheet
 from organiser.intake.model import Found, InputError, Metadata, Options
 from organiser.intake.sources import Source, SourceError, expand, load
@@ -103,7 +105,7 @@ def read(source: Source, options: Options) -> list[Metadata]:
     names = [source.name] if len(raws) == 1 else [f"{source.name}[{n}]" for n in range(len(raws))]
     return _checked(
         [
-            datacite_json.metadata(name, raw, options.scheme)
+            datacite_json.metadata(name, raw, options.scheme, options.limits.max_bytes)
             for name, raw in zip(names, raws, strict=True)
         ]
     )
@@ -154,12 +156,14 @@ def _sheet(source: Source, options: Options) -> list[Metadata]:
 
 
 def _checked(found: list[Found]) -> list[Metadata]:
-    """Give ``found`` checked against the DataCite schema, each record's attributes packed as
-    soon as it is checked. Raises :class:`InputError` (every problem)."""
+    """Give ``found`` checked (ORCIDs, see :mod:`organiser.intake.people`, and the DataCite
+    schema), names in NFC, each record's attributes packed as soon as it is checked. Raises
+    :class:`InputError` (every problem)."""
     items: list[Metadata] = []
     errors: list[str] = []
     for item in found:
-        problems = validate.schema_errors(item.attributes, item.url)
+        problems = people.check(item.attributes)  # also puts names in NFC, in place
+        problems += validate.schema_errors(item.attributes, item.url)
         errors += [f"{item.source}: {line}" for line in problems]
         if not errors:
             items.append(Metadata.of(*item))

@@ -64,7 +64,7 @@ def test_malformed_xml_is_refused(marked: Env) -> None:
         ),
         ("osti.xml", None, "neither a PDS4 label nor DataCite XML (root element records)"),
         ("list.json", "[1, 2]", "expected a JSON object of DataCite attributes"),
-        ("noid.json", json.dumps(MINIMAL), "no repository identifier"),
+        ("xml.json", json.dumps({**MINIMAL, "xml": "not base64!"}), "xml: not valid base64"),
         (
             "title.json",
             json.dumps({**MINIMAL, "titles": "x", "url": "https://x.org/1"}),

@@ -35,7 +35,7 @@ def test_full_document_keeps_only_writable_attributes() -> None:
 def test_utf8_bom_json_is_read() -> None:
     [item] = _read(DATA / "datacite" / "draft_mro_sharad_pds3_utf8_bom.json", DoiScheme("10.13143"))
     assert item.attributes["titles"][0]["title"] == "MRO MARS SHARAD 5 RADARGRAM V2.0"
-    assert item.identifier == item.url  # no non-DOI identifier: the landing page identifies it
+    assert item.identifier == item.doi == "10.13143/p3de-0n02"  # no LIDVID: the DOI, not the url
 
 
 def test_list_response_gives_one_record_each() -> None:

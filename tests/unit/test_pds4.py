@@ -163,11 +163,11 @@ def test_golden_naif_names_and_keywords() -> None:
     )
 
 
-def test_golden_document_without_authors_uses_earliest_modification() -> None:
+def test_golden_document_without_authors_has_the_node_as_creator() -> None:
     label = _walk("document_mars2020_sample_dossier_release_notes_no_authors.lblx", "geo")
     a = label.attributes
     assert a["types"] == {"resourceTypeGeneral": "Text", "resourceType": "PDS4 Refereed Document"}
-    assert a["publicationYear"] == "2023"  # 2023-09-12 is earlier than 2023-10-25
+    assert a["publicationYear"] == "2023"  # Citation_Information/publication_year
     assert a["creators"] == [
         {"nameType": "Organizational", "name": "Planetary Data System: Geosciences Node"}
     ]
@@ -194,8 +194,17 @@ def test_golden_two_titles_and_other_product_classes() -> None:
     )
 
 
+def test_publication_year_comes_before_the_modification_history() -> None:
+    assert _walk("observational_vg1_pws_list_author_orcid.xml").attributes["publicationYear"] == (
+        "2008"  # published 2008; the label was modified on 2025-09-30
+    )
+    label = _walk("context_spacecraft_orex_no_citation.xml")  # no Citation_Information
+    assert label.attributes["publicationYear"] == "2018"  # earliest modification_date
+
+
 def test_golden_sdss_person_without_orcid_and_sibling_list_authors() -> None:
     a = _walk("bundle_sdss_moc_list_author_orcid.xml", "sbn").attributes
+    assert a["publicationYear"] == "2010"  # not 2020, its earliest modification_date
     assert [(c["name"], "nameIdentifiers" in c) for c in a["creators"]] == [
         ("Ivezic, Zeljko", True),
         ("Juric, Mario", True),
@@ -237,6 +246,10 @@ def test_golden_sdss_person_without_orcid_and_sibling_list_authors() -> None:
         ("Jane Q. Public", ["Public, Jane Q."]),
         ("John Doe III", ["Doe III, John"]),
         ("Howett,\r\n C. J.", ["Howett, C. J."]),
+        (  # decomposed accents: "Jiří" is a given name only once composed (NFC)
+            "Nova\u0301k, Jir\u030ci\u0301, Svoboda, Jan",
+            ["Nov\u00e1k, Ji\u0159\u00ed", "Svoboda, Jan"],
+        ),
     ],
 )
 def test_author_lists(text: str, expected: list[str]) -> None:

@@ -1,18 +1,42 @@
 """DataCite REST JSON as intake reads it: bare attributes, a ``{"data": …}`` document or a
-list response; DataCite's own read-only fields are dropped."""
+list response; DataCite's own read-only fields are dropped.
+
+Metadata may also come as the ``xml`` attribute (base64 of a DataCite kernel-4 XML record, as
+DataCite's API accepts and returns it): it is decoded, parsed like any other XML (see
+:mod:`organiser.intake.safexml`) and read with :mod:`~organiser.intake.formats.datacite_xml`.
+JSON attributes that hold a value win; the XML fills in those that are absent or empty.
+
+The record's identifier is its repository identifier (an ``identifiers`` or
+``alternateIdentifiers`` entry that is neither a DOI nor a URL, e.g. a PDS4 LIDVID); without
+one, its DOI; without a DOI either, a local id derived from its content (:func:`local_id`).
+The landing page is never the identifier: several records may share one.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from lxml import etree
+
 from organiser.domain.identifiers import DoiScheme, normalise_doi
-from organiser.intake.model import Found, InputError
+from organiser.intake import safexml
+from organiser.intake.formats import datacite_xml
+from organiser.intake.model import LOCAL_ID_PREFIX, Found, InputError
 from organiser.intake.sources import Source
 
+#: Attribute pairs that hold the same thing: the XML fills neither in if the JSON has one.
+_SAME = {"identifiers": "alternateIdentifiers", "alternateIdentifiers": "identifiers"}
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
 #: Attributes a client may write (DataCite REST API); everything else in a record
-#: (state, counts, timestamps, xml, ...) is DataCite's own and is dropped on intake.
+#: (state, counts, timestamps, ...) is DataCite's own and is dropped on intake (``xml`` is
+#: read first, see :func:`with_xml`).
 WRITABLE = frozenset(
     """
     identifiers alternateIdentifiers creators titles publisher container publicationYear
@@ -47,8 +71,19 @@ def records(source: Source) -> Iterator[dict[str, Any]]:
         yield attributes
 
 
-def metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Found:
-    """Give the record in ``raw`` (REST API attributes), not yet checked against the schema."""
+def metadata(
+    source: str,
+    raw: dict[str, Any],
+    scheme: DoiScheme,
+    max_bytes: int = safexml.DEFAULT_MAX_BYTES,
+) -> Found:
+    """Give the record in ``raw`` (REST API attributes, with any ``xml`` attribute read, see
+    :func:`with_xml`), not yet checked against the schema.
+
+    Raises :class:`InputError` (one line naming ``source``) for a DOI that is not one or not
+    under ``scheme``'s prefix, a ``url`` that is not http(s), or an unreadable ``xml``.
+    """
+    raw = with_xml(source, raw, max_bytes)
     doi = _doi_of(source, raw)
     if doi is not None:
         check_prefix(source, doi, scheme)
@@ -61,13 +96,54 @@ def metadata(source: str, raw: dict[str, Any], scheme: DoiScheme) -> Found:
     url = raw.get("url") or None
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         raise InputError(f"{source}: 'url' must be an http(s) URL")
-    identifier = _identifier_of(attributes) or url
-    if not identifier:
-        raise InputError(
-            f"{source}: no repository identifier: add an 'identifiers' entry that "
-            "is not a DOI (e.g. a PDS4 LIDVID) or a 'url'"
-        )
+    identifier = _identifier_of(attributes) or doi or local_id(attributes, url)
     return Found(source, attributes, url, doi, identifier)
+
+
+def with_xml(source: str, raw: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """Give ``raw`` with what its ``xml`` attribute holds filled in: each attribute of the
+    decoded DataCite XML that ``raw`` lacks or holds empty (``identifiers`` and
+    ``alternateIdentifiers`` count as one), the XML's DOI as ``doi`` if ``raw`` has none.
+    ``raw`` itself when it has no ``xml`` (or an empty one).
+
+    Raises :class:`InputError` (``<source>: xml: <problem>``) when ``xml`` is not base64, not
+    acceptable XML (the limits and refusals of :func:`safexml.parse`) or not DataCite
+    kernel-4 XML.
+    """
+    encoded = raw.get("xml")
+    if encoded in (None, ""):
+        return raw
+    if not isinstance(encoded, str):
+        raise InputError(f"{source}: xml: not a base64 string")
+    try:
+        data = base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(f"{source}: xml: not valid base64") from None
+    try:
+        root = safexml.parse(data, max_bytes)
+    except safexml.XmlError as exc:
+        raise InputError(f"{source}: xml: {exc}") from None
+    if not datacite_xml.is_datacite_xml(root):
+        qname = etree.QName(root)
+        raise InputError(
+            f"{source}: xml: not DataCite kernel-4 XML (root element {qname.localname}, "
+            f"namespace {qname.namespace or 'none'})"
+        )
+    merged = dict(raw)
+    for key, value in datacite_xml.to_attributes(root).items():
+        if merged.get(key) in _EMPTY and merged.get(_SAME.get(key, key)) in _EMPTY:
+            merged[key] = value
+    return merged
+
+
+def local_id(attributes: dict[str, Any], url: str | None) -> str:
+    """Give the identifier of a record that has neither a repository identifier nor a DOI:
+    ``local:`` and 32 hex digits of the SHA-256 of its attributes and landing page (names in
+    NFC). The same content always gives the same id, so marking the same file twice is
+    refused as a duplicate, while different records sharing a landing page stay apart."""
+    text = json.dumps([attributes, url], sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(unicodedata.normalize("NFC", text).encode()).hexdigest()
+    return f"{LOCAL_ID_PREFIX}{digest[:32]}"
 
 
 def check_prefix(source: str, doi: str, scheme: DoiScheme) -> None:

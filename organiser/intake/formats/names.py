@@ -10,6 +10,7 @@ sides are names. Middle names and initials are kept. A name containing an organi
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 _ORGANISATION_WORDS = frozenset(
@@ -90,8 +91,9 @@ def is_organisation(name: str) -> bool:
 
 
 def split_names(text: str) -> list[str]:
-    """Give the separate names in an author or editor list, in order."""
-    text = collapse(text)
+    """Give the separate names in an author or editor list, in order, in Unicode NFC (a
+    letter and its combining accent are one character, so they read as part of a word)."""
+    text = unicodedata.normalize("NFC", collapse(text))
     pieces = re.split(r"\s*;\s*", text) if ";" in text else [text]
     names: list[str] = []
     for piece in pieces:
@@ -138,8 +140,9 @@ def _is_name(part: str) -> bool:
 
 def person(name: str) -> dict[str, Any]:
     """Give DataCite creator fields for a person's name in any of the usual forms:
-    "Family, Given", "Given Middle Family", "R. G. Family", "Family R. G." (NAIF style)."""
-    name = collapse(name)
+    "Family, Given", "Given Middle Family", "R. G. Family", "Family R. G." (NAIF style);
+    in Unicode NFC."""
+    name = unicodedata.normalize("NFC", collapse(name))
     if "," in name:
         family, given = (s.strip() for s in name.split(",", 1))
     else:

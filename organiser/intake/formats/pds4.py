@@ -199,6 +199,17 @@ def _clark(path: str) -> str:
 
 
 def _year(area: etree._Element, citation: etree._Element | None) -> str:
+    """Give the publication year: ``Citation_Information/publication_year`` (the year the
+    product was published), else the year of the earliest ``modification_date`` (a label
+    changed in 2025 does not move a 2008 product to 2025).
+
+    Raises :class:`LabelError` when publication_year is not a year, or there is neither.
+    """
+    given = _text(citation, "p:publication_year")
+    if given:
+        if not re.match(r"^\d{4}(?:$|-)", given):
+            raise LabelError(f"Citation_Information/publication_year {given!r} is not a year")
+        return given[:4]
     dates = [
         names.collapse(d.text or "")
         for d in area.iterfind(
@@ -206,13 +217,12 @@ def _year(area: etree._Element, citation: etree._Element | None) -> str:
         )
     ]
     years = sorted(d[:4] for d in dates if re.match(r"^\d{4}", d))
-    year = years[0] if years else _text(citation, "p:publication_year")[:4]
-    if not re.fullmatch(r"\d{4}", year):
+    if not years:
         raise LabelError(
-            "no publication year (Modification_History modification_date or "
-            "Citation_Information/publication_year)"
+            "no publication year (Citation_Information/publication_year or "
+            "Modification_History modification_date)"
         )
-    return year
+    return years[0]
 
 
 def _people(citation: etree._Element | None, role: str, free_text: str) -> list[dict[str, Any]]:
@@ -288,11 +298,12 @@ def _structured(element: etree._Element, fields: dict[str, Any]) -> dict[str, An
             entry["givenName"] = given
     else:
         entry = names.person(fields.get("display_full_name", ""))
-    orcid = _ORCID.search(fields.get("person_orcid", ""))
-    if orcid:
+    orcid = fields.get("person_orcid", "")
+    if orcid:  # kept as given when it is no ORCID, so that the intake check reports it
+        found = _ORCID.search(orcid)
         entry["nameIdentifiers"] = [
             {
-                "nameIdentifier": f"https://orcid.org/{orcid.group(1)}",
+                "nameIdentifier": f"https://orcid.org/{found.group(1)}" if found else orcid,
                 "nameIdentifierScheme": "ORCID",
                 "schemeUri": "https://orcid.org",
             }
