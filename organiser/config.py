@@ -157,6 +157,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "run_at_start": Key(
             P.boolean, "true", "The daemon also runs the passes once as soon as it starts."
         ),
+        "check_cron": Key(
+            P.cron,
+            "off",
+            "When 'organiser daemon' runs 'organiser check' (drift from DataCite, mailed with "
+            "the alerts): a crontab expression in UTC, or off.",
+        ),
+        "check_repair": Key(
+            P.boolean,
+            "false",
+            "The scheduled check also marks what drifted for repair (as 'check --repair').",
+        ),
         "misfire_grace_time": Key(
             P.number(int, 1, P.DAY),
             "600",

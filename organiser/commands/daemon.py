@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -14,6 +15,7 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from organiser.actions import check as check_action
 from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
@@ -27,7 +29,7 @@ from organiser.lock import LockHeld
 from organiser.storage.database import DRIVER_ERRORS, classify
 
 log = structlog.get_logger("organiser.daemon")
-JOB = "passes"
+JOB, CHECK_JOB = "passes", "check"
 
 
 class Daemon:
@@ -54,56 +56,94 @@ class Daemon:
                 pass
         except LockHeld as exc:
             log.warning("the run lock is taken now; runs are skipped while it is", reason=str(exc))
-        trigger = self._trigger()
-        scheduler = self.app.config["scheduler"]
-        self.scheduler.add_job(
-            self.tick,
-            trigger,
-            id=JOB,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=scheduler["misfire_grace_time"],
-            **({"next_run_time": datetime.now(UTC)} if scheduler["run_at_start"] else {}),
-        )
+        self._schedule()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._terminate)
         signal.signal(signal.SIGHUP, self._hangup)
-        log.info("daemon started", cron=scheduler["cron"], run_at_start=scheduler["run_at_start"])
+        scheduler = self.app.config["scheduler"]
+        log.info(
+            "daemon started",
+            cron=scheduler["cron"],
+            run_at_start=scheduler["run_at_start"],
+            check_cron=scheduler["check_cron"],
+        )
         notify("READY=1\nSTATUS=waiting for the next run")
         self.scheduler.start()  # returns after shutdown
         log.info("daemon stopped", reason=self.stop.reason or "shutdown")
         return 0
 
-    def _trigger(self) -> CronTrigger:
-        cron = self.app.config["scheduler"]["cron"]
-        if not cron:
+    def _schedule(self, first: bool = True) -> None:
+        """(Re)schedule the passes and the drift check from ``[scheduler]``. Raises
+        ``UserError`` when neither is scheduled."""
+        scheduler = self.app.config["scheduler"]
+        if not scheduler["cron"] and not scheduler["check_cron"]:
             raise UserError("[scheduler] cron: off; the daemon has nothing to schedule")
-        return CronTrigger.from_crontab(cron, timezone=UTC)
+        jobs = (
+            (JOB, scheduler["cron"], self.tick),
+            (CHECK_JOB, scheduler["check_cron"], self.check),
+        )
+        for job, cron, function in jobs:
+            if self.scheduler.get_job(job):
+                self.scheduler.remove_job(job)
+            if not cron:
+                continue
+            start_now = first and job == JOB and scheduler["run_at_start"]
+            self.scheduler.add_job(
+                function,
+                CronTrigger.from_crontab(cron, timezone=UTC),
+                id=job,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=scheduler["misfire_grace_time"],
+                **({"next_run_time": datetime.now(UTC)} if start_now else {}),
+            )
 
     def tick(self) -> None:
         """One scheduled run: update → reserve → register → delete. Never raises."""
+        self._job("run", "running the passes", self._passes)
+
+    def check(self) -> None:
+        """One scheduled drift check (``organiser check``, mailed with the alerts). Never
+        raises."""
+        self._job("check", "checking for drift", self._check)
+
+    def _passes(self) -> None:
+        outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop)
+        result = outcome.result
+        if outcome.alert_warning:
+            log.warning("alert not sent", error=outcome.alert_warning)
+        if result.outage:
+            log.error("run stopped: DataCite unavailable", reason=result.outage)
+
+    def _check(self) -> None:
+        repair = self.app.config["scheduler"]["check_repair"]
+        actor = "organiser daemon (check" + (" --repair)" if repair else ")")
+        result = check_action.check(self.app, actor, repair=repair)
+        log.info("check finished", summary=result.summary())
+        if result.alert_warning:
+            log.warning("alert not sent", error=result.alert_warning)
+
+    def _job(self, what: str, status: str, work: Callable[[], None]) -> None:
+        """Do one scheduled job in the main thread, logging what stops it."""
         if self.stop.requested:
             return
         self.busy = True
-        notify("STATUS=running the passes")
+        notify(f"STATUS={status}")
         try:
             self.app.reconnect_db()  # a database server restarted between ticks is fine
-            outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop)
-            result = outcome.result
-            if outcome.alert_warning:
-                log.warning("alert not sent", error=outcome.alert_warning)
-            if result.outage:
-                log.error("run stopped: DataCite unavailable", reason=result.outage)
+            work()
         except LockHeld as exc:
-            log.warning("run skipped", reason=str(exc))
+            log.warning(f"{what} skipped", reason=str(exc))
         except Interrupted as exc:
-            log.warning("run interrupted", reason=str(exc))
+            log.warning(f"{what} interrupted", reason=str(exc))
         except OrganiserError as exc:
-            log.error("run failed", error=str(exc))
+            log.error(f"{what} failed", error=str(exc))
         except DRIVER_ERRORS as exc:
-            log.error("run failed", error=str(classify(exc, self.app.config["database"]["url"])))
+            log.error(
+                f"{what} failed", error=str(classify(exc, self.app.config["database"]["url"]))
+            )
         except Exception:
-            log.exception("internal error in a scheduled run")
+            log.exception(f"internal error in a scheduled {what}")
         finally:
             self.busy = False
             notify("STATUS=waiting for the next run")
@@ -142,8 +182,8 @@ class Daemon:
         old = self.app.config
         try:
             self.app.reload()
-            trigger = self._trigger()
             self.app.client()  # the account is checked as at start
+            self._schedule(first=False)  # checks before it changes any job
             configure_logging(self.app, self.quiet, self.verbose, daemon=True)
         except (ConfigError, UserError) as exc:
             self.app.use_config(old)
@@ -153,9 +193,9 @@ class Daemon:
             if self.app.config[section][key] != old[section][key]:
                 log.warning(f"[{section}] {key} changed: it takes effect at the next restart")
         scheduler = self.app.config["scheduler"]
-        self.scheduler.modify_job(JOB, misfire_grace_time=scheduler["misfire_grace_time"])
-        self.scheduler.reschedule_job(JOB, trigger=trigger)
-        log.info("configuration reloaded", cron=scheduler["cron"])
+        log.info(
+            "configuration reloaded", cron=scheduler["cron"], check_cron=scheduler["check_cron"]
+        )
 
 
 @cli.command()
@@ -164,7 +204,9 @@ def daemon(ctx: click.Context) -> None:
     """Run the passes on a schedule ([scheduler] cron, UTC; default every 15 minutes).
 
     Each run is the same as `organiser -u -s -r -d`, under the same host lock (a run that
-    finds another in progress is skipped). SIGTERM or SIGINT finishes the record in flight,
+    finds another in progress is skipped). With [scheduler] check_cron it also runs
+    `organiser check` on that schedule (drift from DataCite, mailed with the alerts;
+    check_repair = true marks it for repair). SIGTERM or SIGINT finishes the record in flight,
     releases claims and exits 0; SIGHUP re-reads the configuration (a broken file is
     reported and the old one kept). Logs one line per record: JSON under systemd.
     Tells systemd READY/STOPPING when NOTIFY_SOCKET is set (Type=notify).

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from organiser import logs
-from organiser.commands import daemon, info, marks
+from organiser.commands import account, daemon, drift, info, marks
 from organiser.commands.cli import cli
 
-SUBCOMMANDS = (marks, info, daemon)  # imported for their @cli.command registrations
+SUBCOMMANDS = (marks, info, daemon, account, drift)  # imported for their @cli.command registrations
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from organiser.datacite.errors import TransientError
@@ -24,7 +25,12 @@ def retrying(
 ) -> Retrying:
     """Give a tenacity ``Retrying`` that retries :class:`TransientError` up to ``tries`` times
     in all; ``sleep`` may raise to abandon the wait (the error then propagates)."""
-    expo = wait_exponential_jitter(initial=backoff, max=max_backoff, jitter=backoff)
+    # backoff * 2^(n-1), then up to ``backoff`` of jitter, at most ``max_backoff`` (as
+    # wait_exponential_jitter, whose parameter names differ between tenacity versions)
+    exponential = wait_exponential(multiplier=backoff, max=max_backoff) + wait_random(0, backoff)
+
+    def expo(state: RetryCallState) -> float:
+        return min(exponential(state), max_backoff)
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

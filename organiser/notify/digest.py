@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from organiser.storage.models import Notice
-from organiser.storage.notices import CLEARED, SYSTEMIC
+from organiser.storage.notices import CLEARED, DRIFT, SYSTEMIC
 
 PUSH_FLAG = {"update": "--update-doi", "reserve": "--reserve-doi", "register": "--register-doi"}
 PUSH_FLAG["delete"] = "--delete-doi"
@@ -26,6 +26,7 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
     failures = [n for n in notices if n.key.startswith("record:")]
     started = next((n for n in notices if n.key == SYSTEMIC), None)
     cleared = next((n for n in notices if n.key == CLEARED), None)
+    drift = next((n for n in notices if n.key == DRIFT), None)
     topics = []
     if started is not None:
         topics.append("DataCite problem")
@@ -33,6 +34,8 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
         topics.append("DataCite problem cleared")
     if failures:
         topics.append(f"{len(failures)} new failure{'s' if len(failures) != 1 else ''}")
+    if drift is not None:
+        topics.append("drift from DataCite")
     subject = f"[organiser] {', '.join(topics)} on {host}"
     lines = []
     if for_submitter:
@@ -79,7 +82,29 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
                 "once. Each failure is mailed once: you hear again about a record only if it",
                 "fails differently, or fails again after it worked.",
             ]
+    if drift is not None:
+        lines += _drift(json.loads(drift.detail))
     return Message(subject, "\n".join(lines).rstrip() + "\n")
+
+
+def _drift(detail: dict) -> list[str]:
+    """The digest section of a drift check: its summary and one line per difference."""
+    shown = detail["lines"]
+    lines = [
+        f"Drift from DataCite (organiser check at {detail['at']} UTC):",
+        f"  {detail['summary']}",
+    ]
+    lines += ["", "  DOI\tidentifier\tfield\tlocal\tDataCite"]
+    lines += [f"  {line}" for line in shown]
+    if detail["differences"] > len(shown):
+        lines.append(f"  … and {detail['differences'] - len(shown)} more: run 'organiser check'")
+    repair = (
+        "They are marked for repair: the next run sends the local metadata again."
+        if detail["repaired"]
+        else "'organiser check --repair' marks them so that the next run sends the local "
+        "metadata again (nothing is deleted at DataCite)."
+    )
+    return [*lines, "", repair, ""]
 
 
 def _failure(d: dict, at: datetime | str | None, for_submitter: bool) -> list[str]:

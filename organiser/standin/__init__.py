@@ -1,4 +1,5 @@
-"""A DataCite REST API stand-in for tests, the demo and benchmarks (see ``server``)."""
+"""A DataCite REST API stand-in for tests, the demo and benchmarks: ``server`` (HTTP),
+``state`` (DataCite's rules for ``/dois``), ``listing`` (``GET /dois``, an account's DOIs)."""
 
 from organiser.standin.server import DataCite, Faults, Seen, StandinServer
 

@@ -36,7 +36,8 @@ from organiser.standin.server import DataCite, StandinServer
 def main(port: int, username: str, password: str, prefixes: tuple[str, ...], verbose: bool) -> None:
     """Serve a DataCite REST API stand-in on 127.0.0.1 and print its URL on stdout.
 
-    Faults are switched with PUT /_standin/faults (JSON); /_standin/dois shows what it holds.
+    Faults are switched with PUT /_standin/faults (JSON); GET /_standin/dois shows what it
+    holds, POST /_standin/dois (a JSON list of {doi, attributes, state, updated}) preloads it.
     """
     server = StandinServer(DataCite({username: (password, list(prefixes))}), port, verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

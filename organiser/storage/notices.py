@@ -12,6 +12,7 @@ from typing import Any
 from organiser.storage.models import Notice, Record, database_proxy
 
 SYSTEMIC, CLEARED = "systemic", "systemic-cleared"
+DRIFT = "drift"  # the last check's findings
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ def update(
                 Notice.delete().where(Notice.key == CLEARED).execute()
                 _add(key=CLEARED, fingerprint="cleared", detail=json.dumps(detail), at=now)
             started.delete_instance()
+
+
+def note_drift(fingerprint: str, detail: dict[str, Any] | None, now: datetime) -> None:
+    """Keep the findings of the last drift check for the digest: new findings replace the
+    notice (unsent); the same findings again are not news; ``detail`` None (no drift) drops
+    it, so that drift found later is news again."""
+    with database_proxy.atomic():
+        held = Notice.get_or_none(Notice.key == DRIFT)
+        if detail is None:
+            if held is not None:
+                held.delete_instance()
+            return
+        if held is not None and held.fingerprint == fingerprint:
+            return
+        Notice.delete().where(Notice.key == DRIFT).execute()
+        text = json.dumps(detail, ensure_ascii=False)
+        _add(key=DRIFT, fingerprint=fingerprint, detail=text, at=now)
 
 
 def _add(**fields: Any) -> None:

@@ -102,7 +102,7 @@ def insert_new(items: Iterable[NewRecord], actor: str, now: datetime) -> list[Re
     items = list(items)
     with database_proxy.atomic():
         write_new(items, actor, now)
-        found = {record.doi: record for record in _where_in(Record.doi, [i.doi for i in items])}
+        found = {record.doi: record for record in where_in(Record.doi, [i.doi for i in items])}
     return [found[i.doi] for i in items]
 
 
@@ -151,8 +151,8 @@ def write_new(items: Sequence[NewRecord], actor: str, now: datetime) -> State:
                 }
                 for i in chunk
             ]
-            _insert_rows(Record, rows)
-            ids = dict(_ids_of([i.doi for i in chunk]))
+            insert_rows(Record, rows)
+            ids = dict(ids_of([i.doi for i in chunk]))
             history = [
                 {
                     "record": ids[i.doi],
@@ -165,11 +165,12 @@ def write_new(items: Sequence[NewRecord], actor: str, now: datetime) -> State:
                 }
                 for i in chunk
             ]
-            _insert_rows(History, history)
+            insert_rows(History, history)
     return step.state
 
 
-def _ids_of(dois: list[str]) -> Iterator[tuple[str, int]]:
+def ids_of(dois: list[str]) -> Iterator[tuple[str, int]]:
+    """Give (DOI, record id) for those of ``dois`` the database holds (asked in chunks)."""
     param = database_proxy.obj.param
     for chunk in _chunks(dois):
         cursor = database_proxy.obj.execute_sql(
@@ -178,7 +179,7 @@ def _ids_of(dois: list[str]) -> Iterator[tuple[str, int]]:
         yield from cursor.fetchall()
 
 
-def _insert_rows(model: type[Any], rows: list[dict[str, Any]]) -> None:
+def insert_rows(model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys; field defaults fill the rest) with one
     prepared statement.
 
@@ -216,7 +217,7 @@ def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield values[start : start + size]
 
 
-def _where_in(column: Any, values: Iterable[Any], *conditions: Any) -> Iterator[Record]:
+def where_in(column: Any, values: Iterable[Any], *conditions: Any) -> Iterator[Record]:
     """Give records whose ``column`` is one of ``values`` (asked in chunks).
 
     The IN list is passed as one SQL fragment: peewee renders a list of parameters value by
@@ -230,14 +231,14 @@ def _where_in(column: Any, values: Iterable[Any], *conditions: Any) -> Iterator[
 
 def existing_dois(dois: Iterable[str]) -> set[str]:
     """Give which of ``dois`` the database already holds (deleted records included)."""
-    return {r.doi for r in _where_in(Record.doi, dois)}
+    return {r.doi for r in where_in(Record.doi, dois)}
 
 
 def live_records(column: Any, values: Iterable[str]) -> dict[str, list[Record]]:
     """Give the records that are not deleted whose ``column`` (identifier, lid or title) is one
     of ``values``, grouped by that value, oldest first."""
     found: dict[str, list[Record]] = {}
-    for record in _where_in(column, values, Record.status != State.DELETED):
+    for record in where_in(column, values, Record.status != State.DELETED):
         found.setdefault(getattr(record, column.name), []).append(record)
     for records in found.values():
         records.sort(key=lambda r: r.id)
@@ -252,10 +253,13 @@ def mark(
     attributes: dict[str, Any] | None = None,
     url: str | None = None,
     identifier: str | None = None,
+    outcome: str | None = None,
 ) -> Step:
-    """Apply a local mark (register, update, delete) to ``record``; give the step taken.
+    """Apply a local mark (register, update, delete, submit, reject, ...) to ``record``; give
+    the step taken.
 
-    New ``attributes``/``url`` go with ``MARK_UPDATE``. A mark that leaves the status as it is
+    New ``attributes``/``url`` go with ``MARK_UPDATE``; ``outcome`` (e.g. why a review was
+    rejected) goes into the history row's outcome column. A mark that leaves the status as it is
     writes nothing unless it brings new metadata. A record a running pass holds can be marked
     too: the pass then keeps what DataCite answered but leaves the status to this newer mark.
     Raises :class:`RecordError` for an invalid transition.
@@ -272,6 +276,8 @@ def mark(
             changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
             changes[Record.url] = url
             changes[Record.title] = title_of(attributes)
+        if action is Action.MARK_RECREATE:  # DataCite lost it: its pass creates it again
+            changes[Record.remote_state] = None
         if identifier is not None and identifier != fresh.identifier:
             changes[Record.identifier] = identifier
             changes[Record.lid] = lid_of(identifier)
@@ -288,7 +294,7 @@ def mark(
             }
         )
         Record.update(changes).where(Record.id == fresh.id).execute()
-        add_history(fresh, old, step.state, action, actor, now, None)
+        add_history(fresh, old, step.state, action, actor, now, outcome)
     return step
 
 
@@ -323,6 +329,28 @@ def history_of(record: Record) -> list[History]:
 def attributes_of(record: Record) -> dict[str, Any]:
     """Give the record's DataCite attributes as a dict."""
     return json.loads(record.attributes)
+
+
+def by_dois(dois: Iterable[str]) -> dict[str, Record]:
+    """Give the records with these (lower-case) DOIs, by DOI."""
+    return {record.doi: record for record in where_in(Record.doi, dois)}
+
+
+def present_except(dois: set[str], chunk: int = 1000) -> Iterator[Record]:
+    """Give, in id order and ``chunk`` rows at a time, the reserved and registered records
+    (those DataCite should hold) whose DOI is not in ``dois``."""
+    after = 0
+    while True:
+        batch = list(
+            Record.select()
+            .where(Record.status.in_([State.RESERVED, State.REGISTERED]) & (Record.id > after))
+            .order_by(Record.id)
+            .limit(chunk)
+        )
+        if not batch:
+            return
+        after = batch[-1].id
+        yield from (record for record in batch if record.doi not in dois)
 
 
 def ensure_unique_doi(doi: str) -> bool:

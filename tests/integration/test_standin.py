@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
 import requests
 
-from organiser.standin import StandinServer
+from organiser.standin import Faults, StandinServer
 
-from conftest import PASSWORD, USER
+from conftest import DATA, PASSWORD, USER
 
 AUTH = (USER, PASSWORD)
 FULL = {
@@ -91,5 +96,154 @@ def test_faults_over_http(standin: StandinServer) -> None:
     except requests.ConnectionError:
         pass
     requests.put(f"{url}/_standin/faults", json={})
-    assert requests.get(f"{url}/dois").json()["meta"]["total"] == 0
+    assert requests.get(f"{url}/dois", auth=AUTH).json()["meta"]["total"] == 0
     assert [s["status"] for s in requests.get(f"{url}/_standin/requests").json()] == [429, 0, 200]
+
+
+def _fixture(name: str) -> dict:
+    """Give the attributes of a real DataCite record in tests/data/datacite."""
+    text = (DATA / "datacite" / name).read_text(encoding="utf-8-sig")
+    return json.loads(text)["data"]["attributes"]
+
+
+def _preload(standin: StandinServer, count: int) -> list[str]:
+    """Hold ``count`` DOIs of the test account (states in turn draft, findable, registered;
+    created one second apart, newest DOI names first) and 3 of another account; give the
+    test account's DOIs in creation order."""
+    api, dois = standin.datacite, []
+    template = _fixture("findable_sbn_arecibo_radar_related_identifier.json")
+    for n in range(count):
+        doi = f"10.5072/list-{count - n:04d}"
+        api.add(
+            doi,
+            dict(template, titles=[{"title": f"t{n}"}]),
+            state=("draft", "findable", "registered")[n % 3],
+            created=f"2020-01-01T00:{n // 60:02d}:{n % 60:02d}Z",
+            updated=f"2024-01-{1 + n % 28:02d}T00:00:00Z",
+        )
+        dois.append(doi)
+    for n in range(3):
+        api.add(f"10.9999/other-{n}", template, client="OTHER.CLIENT")
+    return dois
+
+
+def _pages(url: str, first: str) -> list[dict]:
+    pages, link = [], f"{url}/dois?{first}"
+    while link:
+        page = requests.get(link, auth=AUTH, timeout=5).json()
+        pages.append(page)
+        link = page["links"].get("next")
+    return pages
+
+
+def test_cursor_pagination_lists_the_account_once_in_creation_order(
+    standin: StandinServer,
+) -> None:
+    dois = _preload(standin, 25)
+    pages = _pages(standin.url, f"client-id={USER.lower()}&page[cursor]=1&page[size]=10")
+    assert [len(p["data"]) for p in pages] == [10, 10, 5]
+    assert {p["meta"]["total"] for p in pages} == {25}
+    listed = [item["id"] for p in pages for item in p["data"]]
+    assert listed == dois  # each once, oldest first, none of the other account's
+    cursors = [parse_qs(urlsplit(p["links"]["next"]).query)["page[cursor]"][0] for p in pages[:2]]
+    assert len(set(cursors)) == 2 and not any(c.isdigit() for c in cursors)  # opaque tokens
+    assert base64.urlsafe_b64decode(cursors[0] + "==").decode().endswith(dois[9])
+    item = pages[0]["data"][0]
+    assert item["type"] == "dois" and item["attributes"]["doi"] == dois[0]
+    assert {"state", "url", "updated", "created", "titles"} <= set(item["attributes"])
+    assert "xml" not in item["attributes"]  # lists leave it out, as DataCite does
+    assert item["relationships"]["client"]["data"]["id"] == USER
+
+
+def test_a_full_last_page_is_followed_by_an_empty_one(standin: StandinServer) -> None:
+    _preload(standin, 20)
+    pages = _pages(standin.url, "page[cursor]=1&page[size]=10")
+    assert [len(p["data"]) for p in pages] == [10, 10, 0]
+    assert "next" not in pages[-1]["links"]
+
+
+def test_listing_filters(standin: StandinServer) -> None:
+    dois = _preload(standin, 30)
+
+    def listed(query: str) -> list[str]:
+        return [i["id"] for p in _pages(standin.url, query + "&page[cursor]=1") for i in p["data"]]
+
+    assert listed("state=draft") == dois[0::3]
+    assert listed("state=findable,registered") == [d for n, d in enumerate(dois) if n % 3]
+    assert listed("prefix=10.5072") == dois
+    assert listed("prefix=10.9999") == []  # the other account's: not listed to this one
+    assert listed("client-id=other.client") == []
+    since = "query=updated:[2024-01-27T00:00:00Z TO *]"
+    assert listed(since) == [d for n, d in enumerate(dois) if 1 + n % 28 >= 27]
+    window = "query=updated:[2024-01-02 TO 2024-01-02T00:00:00Z]"
+    assert listed(window) == [dois[1], dois[29]]
+    bad = requests.get(f"{standin.url}/dois?query=titles.title:x", auth=AUTH)
+    assert bad.status_code == 400
+    bad = requests.get(f"{standin.url}/dois?page[cursor]=nonsense!", auth=AUTH)
+    assert bad.status_code == 400 and "cursor" in bad.json()["errors"][0]["title"]
+
+
+def test_page_size_is_capped_and_page_numbers_work(standin: StandinServer) -> None:
+    dois = _preload(standin, 12)
+    page = requests.get(f"{standin.url}/dois?page[size]=5000", auth=AUTH).json()
+    assert len(page["data"]) == 12 and page["meta"]["totalPages"] == 1
+    pages = _pages(standin.url, "page[size]=5")
+    assert [i["id"] for p in pages for i in p["data"]] == dois
+    assert [p["meta"]["page"] for p in pages] == [1, 2, 3]
+
+
+def test_listing_needs_the_account_and_meets_the_faults(standin: StandinServer) -> None:
+    _preload(standin, 3)
+    url = f"{standin.url}/dois?page[cursor]=1"
+    assert requests.get(url).status_code == 401
+    assert requests.get(url, auth=(USER, "wrong")).status_code == 401
+    standin.datacite.set_faults(Faults(error_rate=1.0))
+    assert requests.get(url, auth=AUTH).status_code == 503
+    requests.put(f"{standin.url}/_standin/faults", json={"rate_limit_rate": 1.0})
+    assert requests.get(url, auth=AUTH).status_code == 429
+    seen = requests.get(f"{standin.url}/_standin/requests").json()
+    assert [(s["method"], s["doi"], s["query"], s["status"]) for s in seen] == [
+        ("GET", None, "page[cursor]=1", 401),
+        ("GET", None, "page[cursor]=1", 401),
+        ("GET", None, "page[cursor]=1", 503),
+        ("GET", None, "page[cursor]=1", 429),
+    ]
+
+
+@pytest.mark.parametrize("state", ["draft", "registered", "findable"])
+def test_preloading_over_http(standin: StandinServer, state: str) -> None:
+    attributes = _fixture("draft_insight_cameras.json")
+    answer = requests.post(
+        f"{standin.url}/_standin/dois",
+        json=[
+            {
+                "doi": "10.5072/PRE-1",
+                "state": state,
+                "attributes": attributes,
+                "updated": "2023-05-06T07:08:09Z",
+            }
+        ],
+    )
+    assert answer.json() == {"held": 1}
+    held = requests.get(f"{standin.url}/dois/10.5072/pre-1").json()["data"]["attributes"]
+    assert (held["state"], held["updated"], held["created"]) == (
+        state,
+        "2023-05-06T07:08:09Z",
+        "2023-05-06T07:08:09Z",
+    )
+    assert held["titles"] == attributes["titles"]
+    refused = requests.post(f"{standin.url}/_standin/dois", json=[{"doi": "x", "state": "gone"}])
+    assert refused.status_code == 400
+
+
+def test_a_listing_follows_dois_taken_out_or_edited_directly(standin: StandinServer) -> None:
+    dois = _preload(standin, 6)
+    first = _pages(standin.url, "page[cursor]=1&page[size]=4")  # the order is cached now
+    assert [i["id"] for p in first for i in p["data"]] == dois
+    held = standin.datacite.dois
+    del held[dois[1]]  # as a test may do, bypassing the stand-in's own methods
+    held[dois[2]]["state"] = "registered"
+    pages = _pages(standin.url, "page[cursor]=1&page[size]=4&state=registered,findable")
+    listed = [i["id"] for p in pages for i in p["data"]]
+    assert listed == [d for n, d in enumerate(dois) if n != 1 and (n % 3 or n == 2)]
+    assert pages[0]["meta"]["total"] == len(listed)

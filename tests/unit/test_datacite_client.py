@@ -4,12 +4,15 @@ kind of answer is classified."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
+from responses.matchers import query_string_matcher as query_string
 
-from organiser.datacite.client import DataCiteClient
+from organiser.datacite.client import DataCiteClient, DoiPage
 from organiser.datacite.errors import (
     CredentialsRefused,
     DoiTaken,
@@ -18,6 +21,8 @@ from organiser.datacite.errors import (
     TransientError,
     WrongEndpoint,
 )
+from organiser.datacite.ratelimit import RateLimiter
+from organiser.engine.retry import retrying
 
 BASE = "https://api.example.org"
 DOI = "10.5072/abcd-efgh"
@@ -142,3 +147,127 @@ def test_a_proxy_s_html_error_page_is_still_transient(client: DataCiteClient) ->
     )
     with pytest.raises(TransientError, match="502"):
         client.get(DOI)
+
+
+# --- the account listing (GET /dois, cursor pagination) ---
+
+
+def _listing(dois: list[str], total: int, following: str | None) -> dict:
+    links = {"self": "x"} | ({"next": following} if following else {})
+    return {
+        "data": [
+            {"id": d, "type": "dois", "attributes": {"doi": d.upper(), "state": "findable"}}
+            for d in dois
+        ],
+        "meta": {"total": total},
+        "links": links,
+    }
+
+
+def _query(call: responses.Call) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query)
+
+
+@responses.activate
+def test_list_dois_follows_the_cursor_and_keeps_to_base_url(client: DataCiteClient) -> None:
+    first = "client-id=user&page%5Bcursor%5D=1&page%5Bsize%5D=2"
+    second = "client-id=user&page%5Bcursor%5D=MTYw&page%5Bsize%5D=2"
+    # links.next names another host: the query is followed, credentials stay at BASE
+    responses.get(
+        f"{BASE}/dois?{first}",
+        json=_listing(["10.5072/a", "10.5072/b"], 3, f"https://elsewhere.example/dois?{second}"),
+        match=[query_string(first)],
+    )
+    responses.get(
+        f"{BASE}/dois", json=_listing(["10.5072/c"], 3, None), match=[query_string(second)]
+    )
+    pages = list(client.list_dois(page_size=2))
+    assert [p.total for p in pages] == [3, 3]
+    assert [[r["doi"] for r in p.records] for p in pages] == [
+        ["10.5072/A", "10.5072/B"],
+        ["10.5072/C"],
+    ]
+    assert pages[0].records[0]["state"] == "findable"
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{BASE}/dois"] * 2
+    assert all(c.request.headers["Authorization"].startswith("Basic ") for c in responses.calls)
+
+
+@responses.activate
+def test_list_dois_sends_the_filters(client: DataCiteClient) -> None:
+    responses.get(f"{BASE}/dois", json=_listing([], 0, None))
+    pages = list(
+        client.list_dois(
+            client_id="Other.Client",
+            prefix="10.5072",
+            state="draft",
+            updated_since=datetime(2024, 5, 6, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+            page_size=1000,
+        )
+    )
+    assert pages == [DoiPage([], 0)]  # the first page is given even when empty
+    assert _query(responses.calls[0]) == {
+        "client-id": ["other.client"],
+        "prefix": ["10.5072"],
+        "state": ["draft"],
+        "query": ["updated:[2024-05-06T07:30:00Z TO *]"],
+        "page[cursor]": ["1"],
+        "page[size]": ["1000"],
+    }
+    with pytest.raises(ValueError, match="page_size"):
+        next(client.list_dois(page_size=1001))
+
+
+@responses.activate
+def test_list_dois_retries_a_page_not_the_listing(client: DataCiteClient) -> None:
+    responses.get(
+        f"{BASE}/dois",
+        json=_listing(["10.5072/a"], 2, f"{BASE}/dois?page%5Bcursor%5D=Zz"),
+        match=[query_string("client-id=user&page%5Bcursor%5D=1&page%5Bsize%5D=1")],
+    )
+    second = [query_string("page%5Bcursor%5D=Zz")]
+    responses.get(f"{BASE}/dois", status=503, match=second)
+    responses.get(f"{BASE}/dois", body=requests.ConnectionError("Connection refused"), match=second)
+    responses.get(f"{BASE}/dois", json=_listing(["10.5072/b"], 2, None), match=second)
+    waits: list[float] = []
+    retry = retrying(5, 0.5, 2.0, waits.append)
+    pages = list(client.list_dois(page_size=1, retry=retry))
+    assert [r["doi"] for p in pages for r in p.records] == ["10.5072/A", "10.5072/B"]
+    assert len(responses.calls) == 4 and len(waits) == 2
+    # without retries (or when they run out) the listing fails with the page's error
+    responses.get(f"{BASE}/dois", status=503, match=second)
+    listing = client.list_dois(page_size=1, retry=retrying(2, 0.5, 2.0, waits.append))
+    assert next(listing).records[0]["doi"] == "10.5072/A"
+    with pytest.raises(TransientError, match=r"GET /dois\?client-id=user \(page 2\): 503"):
+        next(listing)
+
+
+@responses.activate
+def test_list_dois_goes_through_the_rate_limiter_and_waits_out_throttling() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    client = DataCiteClient(BASE, "USER", "secret", connect_timeout=1, timeout=2, limiter=limiter)
+    responses.get(
+        f"{BASE}/dois",
+        json=_listing(["10.5072/a"], 2, f"{BASE}/dois?page%5Bcursor%5D=Q"),
+        match=[query_string("client-id=user&page%5Bcursor%5D=1&page%5Bsize%5D=1")],
+    )
+    second = [query_string("page%5Bcursor%5D=Q")]
+    responses.get(f"{BASE}/dois", status=429, headers={"Retry-After": "3"}, json={}, match=second)
+    responses.get(f"{BASE}/dois", json=_listing(["10.5072/b"], 2, None), match=second)
+    assert sum(len(p.records) for p in client.list_dois(page_size=1)) == 2
+    assert limiter.sent == 3 and limiter.throttled == 1
+    assert now[0] >= 3.0  # Retry-After was waited out, not counted as a failure
+
+
+@responses.activate
+def test_list_dois_refuses_answers_that_are_not_a_listing(client: DataCiteClient) -> None:
+    responses.get(f"{BASE}/dois", json={"data": {"id": DOI, "attributes": {}}})
+    with pytest.raises(WrongEndpoint, match="not a DataCite list"):
+        list(client.list_dois())
+    responses.replace(responses.GET, f"{BASE}/dois", status=401, json={"errors": []})
+    with pytest.raises(CredentialsRefused):
+        list(client.list_dois())
+    same = f"{BASE}/dois?client-id=user&page%5Bcursor%5D=1&page%5Bsize%5D=1"
+    responses.replace(responses.GET, f"{BASE}/dois", json=_listing(["10.5072/a"], 9, same))
+    with pytest.raises(WrongEndpoint, match="repeats the page"):
+        list(client.list_dois(page_size=1))

@@ -1,0 +1,214 @@
+"""The drift check: compare each settled record with what DataCite holds, page by page of
+the account's listing, and (asked to) mark what drifted so that the normal passes put it
+right. The local copy wins; nothing is ever deleted at DataCite by a check."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from organiser.actions import alerts
+from organiser.app import App
+from organiser.datacite.client import DataCiteClient, DoiPage
+from organiser.datacite.errors import SystemicError, TransientError
+from organiser.domain.metadata import Difference, differences
+from organiser.domain.states import SETTLED_STATES, Action, State
+from organiser.engine.effects import payload
+from organiser.engine.retry import retrying
+from organiser.errors import Outage
+from organiser.storage import notices, records
+from organiser.storage.models import Record
+
+log = structlog.get_logger("organiser.check")
+
+#: The DataCite state each settled status stands for (``None``: no DOI, or a hidden one).
+EXPECTED = {
+    State.RESERVED: "draft",
+    State.REGISTERED: "findable",
+    State.DELETED: "registered",
+}
+MISSING = "(missing)"
+MAILED_LINES = 50  # differences listed in the email digest; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One difference between a local record and DataCite."""
+
+    doi: str
+    identifier: str
+    field: str
+    local: str
+    remote: str
+    repair: str  # what --repair does (or did) about it
+
+    def line(self) -> str:
+        """Give the drift as one tab-separated line: DOI, identifier, field, local, DataCite."""
+        return "\t".join((self.doi, self.identifier, self.field, self.local, self.remote))
+
+
+@dataclass
+class CheckResult:
+    """What a check compared and found."""
+
+    compared: int = 0  # settled records compared with DataCite's copy
+    drifts: list[Drift] = field(default_factory=list)
+    drifted: int = 0  # records with at least one drift
+    missing: int = 0  # settled records whose DOI DataCite does not list
+    unknown: int = 0  # DOIs DataCite lists that have no record here
+    waiting: int = 0  # records waiting for a pass: their pass sends them anyway
+    repaired: int = 0  # records marked for update or to be sent again
+    complete: bool = True  # False when --limit stopped the listing early
+    alert_warning: str | None = None  # why the findings could not be mailed, if so
+
+    def summary(self) -> str:
+        """Give the one-line summary of the check."""
+        text = (
+            f"check: {self.compared} compared, {self.drifted} drifted "
+            f"({len(self.drifts)} differences), {self.missing} missing at DataCite, "
+            f"{self.unknown} at DataCite only, {self.waiting} waiting for a pass"
+        )
+        if not self.complete:
+            text += "; stopped at --limit (records missing at DataCite not looked for)"
+        return text + (f"; {self.repaired} marked for repair" if self.repaired else "")
+
+
+def check(
+    app: App,
+    actor: str,
+    limit: int | None = None,
+    repair: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> CheckResult:
+    """Compare every settled record with DataCite's listing of the account; give the result.
+
+    ``limit`` stops after that many DataCite DOIs (a sample: records missing at DataCite are
+    then not looked for). With ``repair``, a drifted reserved or registered record is marked
+    for update (its local metadata is sent again) and one whose DOI DataCite lacks is marked
+    to be sent again; deleted records are only reported. ``progress(seen, total)`` is called
+    after each page. Raises ``LockHeld`` while a run holds this host's lock, ``Outage`` when
+    DataCite cannot be read, ``ConfigError`` without a DataCite account.
+    """
+    client = app.client()
+    with app.run_lock.held_for():
+        app.open_db()
+        result, seen = CheckResult(), set()
+        listed = 0
+        for page in listing(app, client):
+            local = records.by_dois(item["doi"].lower() for item in page.records)
+            for item in page.records:
+                if limit is not None and listed >= limit:
+                    result.complete = False
+                    break
+                listed += 1
+                doi = item["doi"].lower()
+                seen.add(doi)
+                record = local.get(doi)
+                if record is None:
+                    result.unknown += 1
+                else:
+                    _compare(record, item, result, repair, app, actor)
+            if progress:
+                progress(listed, page.total if limit is None else limit)
+            if not result.complete:
+                break
+        if result.complete:
+            for record in records.present_except(seen):
+                wanted = EXPECTED[State(record.status)]
+                _found(record, [Difference("state", wanted, MISSING)], result, repair, app, actor)
+        log.info("check finished", **{k: v for k, v in vars(result).items() if k != "drifts"})
+        _note(app, result)
+        result.alert_warning = alerts.send_pending(app)
+        return result
+
+
+def _note(app: App, result: CheckResult) -> None:
+    """Keep the findings for the email digest (the same findings are mailed once)."""
+    if not result.drifts:
+        notices.note_drift("", None, app.clock())
+        return
+    every = [drift.line() for drift in result.drifts]
+    detail = {
+        "at": app.clock().isoformat(" ", "minutes"),
+        "summary": result.summary(),
+        "lines": every[:MAILED_LINES],
+        "differences": len(every),
+        "repaired": result.repaired,
+    }
+    fingerprint = hashlib.sha256("\n".join(every).encode()).hexdigest()
+    notices.note_drift(fingerprint, detail, app.clock())
+
+
+def listing(app: App, client: DataCiteClient, **filters: Any) -> Iterator[DoiPage]:
+    """Give the account's DOIs page by page, each page retried as a record's request is;
+    raise :class:`Outage` when DataCite cannot be read (after those retries)."""
+    dc = app.config["datacite"]
+    retry = retrying(dc["retries"], dc["backoff"], dc["max_backoff"], time.sleep)
+    try:
+        yield from client.list_dois(retry=retry, **filters)
+    except (TransientError, SystemicError) as exc:
+        raise Outage(f"DataCite unavailable while listing the account: {exc}") from None
+
+
+def _compare(
+    record: Record, held: dict[str, Any], result: CheckResult, repair: bool, app: App, actor: str
+) -> None:
+    status = State(record.status)
+    if status not in SETTLED_STATES:
+        result.waiting += 1
+        return
+    result.compared += 1
+    found = []
+    if held.get("state") != EXPECTED[status]:
+        found.append(Difference("state", EXPECTED[status], str(held.get("state"))))
+    if status is not State.DELETED:  # a hidden DOI's metadata is not organiser's any more
+        found += differences(payload(record), held)
+    if found:
+        _found(record, found, result, repair, app, actor)
+
+
+def _found(
+    record: Record,
+    found: Iterable[Difference],
+    result: CheckResult,
+    repair: bool,
+    app: App,
+    actor: str,
+) -> None:
+    found = list(found)
+    status = State(record.status)
+    if status is State.DELETED:
+        plan = "reported only (a check never deletes at DataCite)"
+        action = None
+    elif found[0].remote == MISSING:
+        again = "reserve" if status is State.RESERVED else "register"
+        plan, action = f"sent again ({again})", Action.MARK_RECREATE
+        result.missing += 1
+    else:
+        plan, action = "local metadata sent again (update)", Action.MARK_UPDATE
+    result.drifted += 1
+    for difference in found:
+        result.drifts.append(
+            Drift(
+                record.doi,
+                record.identifier,
+                difference.field,
+                difference.local,
+                difference.remote,
+                plan,
+            )
+        )
+    if repair and action is not None:
+        records.mark(record, action, actor, app.clock())
+        result.repaired += 1
+
+
+def lines(result: CheckResult) -> Iterator[str]:
+    """Give the drift lines of ``result`` (for a report or an email)."""
+    for drift in result.drifts:
+        yield drift.line()
