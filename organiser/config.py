@@ -195,6 +195,34 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "timeout": Key(P.number(float, 1, 600), "30", "Seconds to wait for the SMTP server."),
     },
+    "api": {
+        "host": Key(
+            P.text,
+            "127.0.0.1",
+            "Address 'organiser serve' listens on (the PDS DOI Service API 0.2); 0.0.0.0: all "
+            "interfaces (put a TLS proxy in front).",
+        ),
+        "port": Key(P.number(int, 1, 65535), "8080", "Port 'organiser serve' listens on."),
+        "review": Key(
+            P.boolean,
+            "true",
+            "Submit (POST /doi/submit, organiser submit) moves a reserved record to review, for "
+            "an operator to approve; false: to to-be-registered directly.",
+        ),
+        "url_hosts": Key(
+            P.hosts,
+            "pds.nasa.gov, pds-engineering.jpl.nasa.gov, pds-imaging.jpl.nasa.gov, "
+            "pds-geosciences.wustl.edu, pds-atmospheres.nmsu.edu, pds-ppi.igpp.ucla.edu, "
+            "pds-rings.seti.org, pds-smallbodies.astro.umd.edu, naif.jpl.nasa.gov",
+            "Hosts a 'url' of POST /dois may name, comma-separated (no other is fetched; a name "
+            "that resolves to a loopback, private or link-local address is refused).",
+        ),
+        "max_body_bytes": Key(
+            P.number(int, 1024, 2**30),
+            "10485760",
+            "Largest request body 'organiser serve' accepts, bytes (larger: 413).",
+        ),
+    },
     "logging": {
         "level": Key(
             P.choice("auto", "debug", "info", "warning", "error"),

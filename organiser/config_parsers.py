@@ -4,6 +4,7 @@ section, key and value."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable
@@ -135,6 +136,26 @@ def verbatim(value: str) -> str:
 
 def words(value: str) -> tuple[str, ...]:
     return tuple(w.strip() for w in value.split(",") if w.strip())
+
+
+def hosts(value: str) -> tuple[str, ...]:
+    """Give the host names and IP addresses of a comma-separated list: lower-case, without a
+    trailing dot or IPv6 brackets."""
+    found = []
+    for entry in (h.strip().lower().rstrip(".") for h in value.split(",") if h.strip()):
+        try:
+            found.append(str(ipaddress.ip_address(entry.strip("[]"))))
+            continue
+        except ValueError:
+            pass
+        if not re.fullmatch(
+            r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", entry
+        ):
+            raise ValueError(
+                f"{entry!r} is not a host name or IP address (no scheme, port or path)"
+            )
+        found.append(entry)
+    return tuple(found)
 
 
 def nodes(value: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ log = structlog.get_logger("organiser.check")
 #: The DataCite state each settled status stands for (``None``: no DOI, or a hidden one).
 EXPECTED = {
     State.RESERVED: "draft",
+    State.REVIEW: "draft",
     State.REGISTERED: "findable",
     State.DELETED: "registered",
 }
@@ -186,7 +187,7 @@ def _found(
         plan = "reported only (a check never deletes at DataCite)"
         action = None
     elif found[0].remote == MISSING:
-        again = "reserve" if status is State.RESERVED else "register"
+        again = "register" if status is State.REGISTERED else "reserve"
         plan, action = f"sent again ({again})", Action.MARK_RECREATE
         result.missing += 1
     else:

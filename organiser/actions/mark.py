@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
@@ -16,11 +16,21 @@ from typing import Any
 
 from organiser import intake
 from organiser.domain.identifiers import DoiScheme
-from organiser.domain.states import Action, State, Step
+from organiser.domain.states import Action, InvalidTransition, State, Step, transition
+from organiser.errors import UserError
+from organiser.intake.sources import Source
 from organiser.storage import records as store
 from organiser.storage.models import Record, database_proxy
 
 VERSION_RELATIONS = ("IsNewVersionOf", "IsPreviousVersionOf")
+
+
+def check_node(known: Iterable[str], node: str | None) -> None:
+    """Refuse a ``node`` that is not one of ``known`` (the PDS nodes and ``[intake]
+    extra_nodes``). Raises :class:`UserError` naming the known ones."""
+    known = sorted(known)
+    if node is not None and node not in known:
+        raise UserError(f"--node {node!r}: not a known node ({', '.join(known)})")
 
 
 @dataclass
@@ -203,29 +213,68 @@ def reserve(plan: Plan, actor: str, now: datetime) -> State:
 
 
 def mark_all(
-    refs: Sequence[str], action: Action, actor: str, now: datetime
+    refs: Sequence[str],
+    action: Action,
+    actor: str,
+    now: datetime,
+    outcome: str | None = None,
 ) -> list[tuple[Record, Step]]:
-    """Apply ``action`` to every record named in ``refs``, all or nothing; give what happened.
+    """Apply ``action`` to every record named in ``refs``, all or nothing; give what happened
+    (a record named twice, e.g. by DOI and by id, once). ``outcome`` goes into each history
+    row (e.g. why a review was rejected).
 
-    Raises :class:`store.RecordError` for an unknown record or an invalid transition.
+    Raises :class:`store.RecordError` with one line per unknown record or refused move
+    (:func:`check_marks`); then nothing is written.
     """
-    records = [store.find(ref) for ref in refs]
+    records = check_marks(refs, action)
     with database_proxy.atomic():
-        return [(record, store.mark(record, action, actor, now)) for record in records]
+        return [
+            (record, store.mark(record, action, actor, now, outcome=outcome)) for record in records
+        ]
+
+
+def check_marks(refs: Sequence[str], action: Action) -> list[Record]:
+    """Give the records ``refs`` name (each once, in order) if ``action`` applies to every
+    one of them; write nothing.
+
+    Raises :class:`store.RecordError` with one line per unknown record or refused move.
+    """
+    found: dict[int, Record] = {}
+    errors: list[str] = []
+    for ref in refs:
+        try:
+            record = store.find(ref)
+        except store.RecordError as exc:
+            errors.append(str(exc))
+            continue
+        if record.id in found:
+            continue
+        try:
+            transition(State(record.status), action, store.state_or_none(record.prior_status))
+        except InvalidTransition as exc:
+            errors.append(f"{record.doi} {exc}")
+            continue
+        found[record.id] = record
+    if errors:
+        raise store.RecordError("\n".join(errors))
+    return list(found.values())
 
 
 def update(
     ref: str | None,
-    source: str,
+    source: str | Source,
     options: intake.Options,
     versioned: bool,
     actor: str,
     now: datetime,
+    allowed: Callable[[Record], None] | None = None,
 ) -> tuple[Record, Step]:
-    """Give a record new metadata from the single record in ``source``.
+    """Give a record new metadata from the single record in ``source`` (a file or URL name,
+    or bytes already read, e.g. a web request's body).
 
     The record is ``ref``, or else found by the source's DOI, identifier, or (for a new
     version of a PDS4 product) its LID. Earlier LIDVIDs and version relations are kept.
+    ``allowed`` is called with the record before it is marked and may raise to refuse it.
     Raises :class:`intake.InputError` or :class:`store.RecordError`.
     """
     record = store.find(ref) if ref else None
@@ -236,6 +285,9 @@ def update(
     node = options.node or (record.node if record is not None else None)
     item = _one(source, replace(options, node=node))
     record = record or _record_for(item)
+    if allowed is not None:
+        allowed(record)
+    source = getattr(source, "name", source)
     if item.doi is not None and item.doi != record.doi:
         raise intake.InputError(f"{source}: names DOI {item.doi}, but the record is {record.doi}")
     # a record known by its DOI or a local id takes the identifier the source brings; a
@@ -259,10 +311,13 @@ def update(
     return record, step
 
 
-def _one(source: str, options: intake.Options) -> intake.Metadata:
-    items = intake.read_all([source], options)
+def _one(source: str | Source, options: intake.Options) -> intake.Metadata:
+    if isinstance(source, Source):
+        items, name = intake.read(source, options), source.name
+    else:
+        items, name = intake.read_all([source], options), source
     if len(items) != 1:
-        raise intake.InputError(f"{source}: holds {len(items)} records; update takes one")
+        raise intake.InputError(f"{name}: holds {len(items)} records; update takes one")
     return items[0]
 
 

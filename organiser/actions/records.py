@@ -3,13 +3,68 @@ history. Nothing here needs DataCite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from organiser.domain.states import QUEUED_STATES
-from organiser.storage import records
+from organiser.domain.states import QUEUED_STATES, State
+from organiser.errors import UserError
+from organiser.storage import queries, records
 from organiser.storage.models import History, Record
+
+#: Records read per query when :func:`each` streams a listing.
+STREAM_BATCH = 1000
+
+
+class FilterError(UserError):
+    """A filter cannot be used (an unknown status, a start after the end); one line."""
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records a listing gives: each field that is set must match (within one field,
+    any of its values may). Empty tuples and ``None`` filter nothing.
+
+    ``dois`` in any DOI form (bare, ``doi:``, ``https://doi.org/``); ``submitters`` without
+    case; ``statuses`` status values; ``ids`` Unix wildcards (``*``, ``?``) on the identifier
+    or its LID, without case (``urn:nasa:pds:insight_*``); ``since``/``until`` whole UTC days
+    (inclusive) of the record's last change (``updated_at``); ``title`` a substring of its
+    first title, without case.
+    """
+
+    dois: tuple[str, ...] = ()
+    submitters: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    title: str | None = None
+
+    def conditions(self) -> list[Any]:
+        """Give the SQL conditions of this filter. Raises :class:`FilterError` for a status
+        that does not exist or ``since`` after ``until``."""
+        known = {s.value for s in State}
+        for status in self.statuses:
+            if status not in known:
+                raise FilterError(f"status {status!r}: not a status ({', '.join(sorted(known))})")
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise FilterError(f"since {self.since} is after until {self.until}")
+        return queries.conditions(
+            dois=self.dois,
+            submitters=self.submitters,
+            nodes=self.nodes,
+            statuses=self.statuses,
+            ids=self.ids,
+            since=_midnight(self.since),
+            before=_midnight(self.until + timedelta(days=1)) if self.until else None,
+            title=self.title,
+        )
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time()) if day is not None else None
 
 
 @dataclass(frozen=True)
@@ -25,9 +80,37 @@ class RecordView:
         return records.attributes_of(self.record)
 
 
-def listing(statuses: Iterable[str] = (), limit: int | None = None) -> Iterator[Record]:
-    """Give records in id order, only those in ``statuses`` if any are given."""
-    return records.select(list(statuses), limit)
+def listing(
+    filters: RecordFilter = RecordFilter(), limit: int | None = None, after_id: int = 0
+) -> list[Record]:
+    """Give the records ``filters`` selects whose id is above ``after_id``, in id order, at
+    most ``limit`` (keyset pagination: the next page starts after the last id given).
+
+    Raises :class:`FilterError` as :meth:`RecordFilter.conditions` does.
+    """
+    return queries.page(filters.conditions(), limit, after_id)
+
+
+def each(filters: RecordFilter = RecordFilter(), limit: int | None = None) -> Iterator[Record]:
+    """Give the records ``filters`` selects, in id order, at most ``limit``, read
+    :data:`STREAM_BATCH` at a time (a long listing is never held at once).
+
+    Raises :class:`FilterError` (before anything is read) as :func:`listing` does.
+    """
+    where = filters.conditions()
+
+    def stream() -> Iterator[Record]:
+        after, left = 0, limit
+        while left is None or left > 0:
+            size = STREAM_BATCH if left is None else min(left, STREAM_BATCH)
+            batch = queries.page(where, size, after)
+            yield from batch
+            if len(batch) < size:
+                return
+            after = batch[-1].id
+            left = None if left is None else left - len(batch)
+
+    return stream()
 
 
 def queued() -> Iterator[Record]:

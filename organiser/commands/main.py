@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from organiser import logs
-from organiser.commands import account, daemon, drift, info, marks
+from organiser.commands import account, daemon, drift, info, marks, review, web
 from organiser.commands.cli import cli
 
-SUBCOMMANDS = (marks, info, daemon, account, drift)  # imported for their @cli.command registrations
+SUBCOMMANDS = (
+    marks,
+    info,
+    daemon,
+    account,
+    drift,
+    review,
+    web,
+)  # imported for their @cli.command registrations
 
 
 def main() -> None:

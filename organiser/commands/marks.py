@@ -12,13 +12,11 @@ from organiser.actions import mark
 from organiser.actions import records as read
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.domain.states import Action
-from organiser.errors import UserError
+from organiser.domain.states import Action, State
 
 
 def _check_node(app: App, node: str | None) -> None:
-    if node is not None and node not in app.nodes:
-        raise UserError(f"--node {node!r}: not a known node ({', '.join(sorted(app.nodes))})")
+    mark.check_node(app.nodes, node)
 
 
 def _actor(submitter: str | None) -> str:
@@ -128,3 +126,9 @@ def update(app: App, first: str, second: str | None, node: str | None) -> None:
         app.clock(),
     )
     click.echo(f"{record.doi}\t{record.identifier}\t{step.state}")
+    if record.status == State.REVIEW and step.state is not State.REVIEW:
+        click.echo(
+            f"warning: {record.doi} left review: new metadata needs a new review; submit it "
+            "again once the update pass (-u) has sent it",
+            err=True,
+        )

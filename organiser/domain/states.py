@@ -6,6 +6,10 @@ for the next state and write it together with a history row.
 
 States follow DSpace's ``doi-organiser``. *Marks* are local intentions recorded by intake
 commands; *outcomes* are what a pass records once DataCite confirmed the effect.
+
+Review before release: ``submit`` takes a reserved record (a draft at DataCite) to
+``review``; approving is the register mark (→ to-be-registered), ``reject`` takes it back to
+reserved. No pass works on a record in review.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ class State(StrEnum):
 
     TO_BE_RESERVED = "to-be-reserved"
     RESERVED = "reserved"
+    REVIEW = "review"  # submitted for release: a draft at DataCite waiting for approval
     TO_BE_REGISTERED = "to-be-registered"
     REGISTERED = "registered"
     UPDATE_RESERVED = "update-reserved"
@@ -36,6 +41,8 @@ class Action(StrEnum):
     MARK_UPDATE = "mark-update"
     MARK_DELETE = "mark-delete"
     MARK_RECREATE = "mark-recreate"  # the DOI is missing at DataCite: send it again
+    MARK_SUBMIT = "mark-submit"  # a reserved record is submitted for release: review
+    MARK_REJECT = "mark-reject"  # a record in review is sent back: reserved again
     RESERVED = "reserved"
     REGISTERED = "registered"
     UPDATED = "updated"
@@ -53,7 +60,8 @@ UPDATE_STATES = frozenset({S.UPDATE_RESERVED, S.UPDATE_REGISTERED, S.UPDATE_BEFO
 #: States in which a record is waiting for a pass (what ``organiser --list`` shows).
 QUEUED_STATES = frozenset({S.TO_BE_RESERVED, S.TO_BE_REGISTERED, S.TO_BE_DELETED} | UPDATE_STATES)
 #: States no pass works on: what DataCite should hold is settled (``organiser check`` compares).
-SETTLED_STATES = frozenset({S.RESERVED, S.REGISTERED, S.DELETED})
+#: A record in review waits for a person (approve or reject), not for a pass: a draft.
+SETTLED_STATES = frozenset({S.RESERVED, S.REVIEW, S.REGISTERED, S.DELETED})
 
 #: For each update state, the state the update pass returns the record to.
 UPDATE_RETURNS = {
@@ -65,6 +73,7 @@ UPDATE_RETURNS = {
 _MARK_REGISTER = {
     S.TO_BE_RESERVED: S.TO_BE_REGISTERED,
     S.RESERVED: S.TO_BE_REGISTERED,
+    S.REVIEW: S.TO_BE_REGISTERED,  # approved
     S.TO_BE_REGISTERED: S.TO_BE_REGISTERED,
     S.UPDATE_RESERVED: S.UPDATE_BEFORE_REGISTRATION,
     S.UPDATE_BEFORE_REGISTRATION: S.UPDATE_BEFORE_REGISTRATION,
@@ -72,13 +81,23 @@ _MARK_REGISTER = {
 _MARK_UPDATE = {
     S.TO_BE_RESERVED: S.TO_BE_RESERVED,  # nothing at DataCite yet: the new metadata simply waits
     S.RESERVED: S.UPDATE_RESERVED,
+    S.REVIEW: S.UPDATE_RESERVED,  # new metadata leaves review: it needs a new one (submit again)
     S.TO_BE_REGISTERED: S.UPDATE_BEFORE_REGISTRATION,
     S.REGISTERED: S.UPDATE_REGISTERED,
     **{s: s for s in UPDATE_STATES},
 }
 _MARK_DELETE = {s: S.TO_BE_DELETED for s in State if s is not S.DELETED}
-#: ``check --repair`` of a settled record whose DOI DataCite no longer has
-_MARK_RECREATE = {S.RESERVED: S.TO_BE_RESERVED, S.REGISTERED: S.TO_BE_REGISTERED}
+#: ``check --repair`` of a settled record whose DOI DataCite no longer has (a draft in review
+#: is created again as a draft; it is submitted again once it is reserved)
+_MARK_RECREATE = {
+    S.RESERVED: S.TO_BE_RESERVED,
+    S.REVIEW: S.TO_BE_RESERVED,
+    S.REGISTERED: S.TO_BE_REGISTERED,
+}
+#: Review before release: only a reserved record (a draft at DataCite) is submitted;
+#: submitting one already in review changes nothing. Approving is ``MARK_REGISTER``.
+_MARK_SUBMIT = {S.RESERVED: S.REVIEW, S.REVIEW: S.REVIEW}
+_MARK_REJECT = {S.REVIEW: S.RESERVED}
 
 #: Pass outcomes: the state a record must be in for the pass, and where success takes it.
 _OUTCOMES = {
@@ -100,6 +119,8 @@ _TABLES = {
     Action.MARK_UPDATE: _MARK_UPDATE,
     Action.MARK_DELETE: _MARK_DELETE,
     Action.MARK_RECREATE: _MARK_RECREATE,
+    Action.MARK_SUBMIT: _MARK_SUBMIT,
+    Action.MARK_REJECT: _MARK_REJECT,
     **_OUTCOMES,
 }
 
@@ -111,6 +132,21 @@ _REFUSALS = {
     (Action.MARK_UPDATE, S.TO_BE_DELETED): "is marked for deletion and cannot be updated",
     (Action.MARK_UPDATE, S.DELETED): "is deleted and cannot be updated",
     (Action.MARK_DELETE, S.DELETED): "is already deleted",
+    (Action.MARK_SUBMIT, S.TO_BE_RESERVED): (
+        "is not reserved yet; run the reserve pass (organiser -s) first, then submit it"
+    ),
+    (Action.MARK_SUBMIT, S.UPDATE_RESERVED): (
+        "has new metadata waiting for the update pass (organiser -u); submit it after that"
+    ),
+    (Action.MARK_SUBMIT, S.TO_BE_REGISTERED): "is already approved for registration",
+    (Action.MARK_SUBMIT, S.UPDATE_BEFORE_REGISTRATION): (
+        "is already approved for registration (an update is pending)"
+    ),
+    (Action.MARK_SUBMIT, S.REGISTERED): "is already registered",
+    (Action.MARK_SUBMIT, S.UPDATE_REGISTERED): "is already registered (an update is pending)",
+    (Action.MARK_SUBMIT, S.TO_BE_DELETED): "is marked for deletion and cannot be submitted",
+    (Action.MARK_SUBMIT, S.DELETED): "is deleted and cannot be submitted",
+    **{(Action.MARK_REJECT, s): f"is {s}, not in review" for s in State if s is not S.REVIEW},
 }
 
 
@@ -160,13 +196,15 @@ def imported(current: State | None, remote_state: str) -> Step:
     """Give the step of :attr:`Action.IMPORTED`: a record (``current`` is ``None`` when it is
     new here) takes the status that matches the DOI's DataCite ``remote_state``.
 
+    A record in review whose DOI is still a draft stays in review (it waits for a person).
     Raises :class:`InvalidTransition` when the record waits for a pass (its own intent is
     left to carry out) or for a state DataCite does not have.
     """
     if current is not None and current not in SETTLED_STATES:
         raise InvalidTransition(f"is {current}: waiting for a pass, left as it is")
     try:
-        return Step(IMPORTED_STATES[remote_state], None)
+        new = IMPORTED_STATES[remote_state]
+        return Step(S.REVIEW if current is S.REVIEW and new is S.RESERVED else new, None)
     except KeyError:
         raise InvalidTransition(f"has an unknown DataCite state {remote_state!r}") from None
 

@@ -81,7 +81,10 @@ def read(source: Source, options: Options) -> list[Metadata]:
         return _sheet(source, options)
     head = source.data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if source.suffix == ".json" or head[:1] in (b"{", b"["):
-        raws = list(datacite_json.records(source))
+        document = datacite_json.parse(source)
+        if spreadsheet.is_labels_payload(document):
+            return _sheet(source, options, document)
+        raws = list(datacite_json.records(source, document))
     elif head[:14].lower().startswith(_HTML):
         raise InputError(f"{source.name}: an HTML page, not a label or DataCite XML")
     else:
@@ -132,14 +135,20 @@ def _label(name: str, options: Options, build: Any) -> Found:
     return Found(name, label.attributes, label.url, doi, label.lidvid)
 
 
-def _sheet(source: Source, options: Options) -> list[Metadata]:
+def _sheet(source: Source, options: Options, payload: Any = None) -> list[Metadata]:
+    """Give the checked records of a spreadsheet, or of the API's labels ``payload`` (parsed
+    JSON) read from ``source``. Raises :class:`InputError` (every problem)."""
     items: list[Metadata] = []
     errors: list[str] = []
     try:
-        for number, row in spreadsheet.rows(source.data, source.suffix):
+        if payload is None:
+            rows = ((f"row {n}", row) for n, row in spreadsheet.rows(source.data, source.suffix))
+        else:
+            rows = spreadsheet.labels(payload)
+        for where, row in rows:
             try:
                 found = _label(
-                    f"{source.name} row {number}",
+                    f"{source.name} {where}",
                     options,
                     lambda r=row: spreadsheet.to_label(r, options.node or "", options.crosswalk),
                 )

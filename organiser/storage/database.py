@@ -28,6 +28,7 @@ from organiser.storage.models import (
     Record,
     Run,
     SchemaVersion,
+    Token,
     database_proxy,
 )
 
@@ -86,6 +87,11 @@ def _claim_owner_index_v4(db: pw.Database) -> None:
         )
 
 
+def _tokens_v5(db: pw.Database) -> None:
+    """v5: the ``token`` table (the web API's bearer tokens, stored as SHA-256 hashes)."""
+    db.create_tables([Token])
+
+
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
 #: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
 #: first step creates tables from the current models).
@@ -94,6 +100,7 @@ MIGRATIONS: Sequence[Migration] = (
     _lid_and_title_v2,
     _runs_and_notices_v3,
     _claim_owner_index_v4,
+    _tokens_v5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

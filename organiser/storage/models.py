@@ -104,6 +104,21 @@ class Notice(BaseModel):
         table_name = "notice"
 
 
+class Token(BaseModel):
+    """A bearer token of the web API (since v5). Only the SHA-256 of the token is kept: the
+    token itself is shown once, when it is made, and never stored or logged."""
+
+    name = pw.CharField(unique=True)
+    role = pw.CharField()  # reader, submitter or operator
+    email = pw.CharField(null=True)  # the submitter address of submitter and operator tokens
+    sha256 = pw.CharField(unique=True)  # hex SHA-256 of the token
+    created_at = pw.DateTimeField()
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "token"
+
+
 class SchemaVersion(BaseModel):
     version = pw.IntegerField()
 
@@ -111,4 +126,4 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS = (Record, History, Run, Notice, SchemaVersion)
+MODELS = (Record, History, Run, Notice, Token, SchemaVersion)

@@ -337,13 +337,16 @@ def by_dois(dois: Iterable[str]) -> dict[str, Record]:
 
 
 def present_except(dois: set[str], chunk: int = 1000) -> Iterator[Record]:
-    """Give, in id order and ``chunk`` rows at a time, the reserved and registered records
-    (those DataCite should hold) whose DOI is not in ``dois``."""
+    """Give, in id order and ``chunk`` rows at a time, the reserved, in-review and registered
+    records (those DataCite should hold) whose DOI is not in ``dois``."""
     after = 0
     while True:
         batch = list(
             Record.select()
-            .where(Record.status.in_([State.RESERVED, State.REGISTERED]) & (Record.id > after))
+            .where(
+                Record.status.in_([State.RESERVED, State.REVIEW, State.REGISTERED])
+                & (Record.id > after)
+            )
             .order_by(Record.id)
             .limit(chunk)
         )

@@ -36,6 +36,7 @@ def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
     assert counts == {
         "to-be-reserved": 0,
         "reserved": 2,
+        "review": 0,
         "to-be-registered": 1,
         "registered": 2,
         "update-reserved": 0,

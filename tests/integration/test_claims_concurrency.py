@@ -412,7 +412,7 @@ def test_a_version_3_database_gains_the_claim_owner_index(db: str) -> None:
     database_proxy.obj.close()
 
     open_database(db)
-    assert SchemaVersion.get().version == len(MIGRATIONS) == 4
+    assert SchemaVersion.get().version == len(MIGRATIONS) >= 4  # v4 and any later step
     [index] = [i for i in database_proxy.obj.get_indexes("record") if i.name == CLAIM_OWNER_INDEX]
     assert index.columns == ["claim_owner"]
     assert re.search(r"WHERE \(?\"?claim_owner\"? IS NOT NULL\)?", index.sql, re.IGNORECASE)
@@ -425,7 +425,7 @@ def test_an_upgrade_to_version_4_keeps_an_index_already_there(db: str) -> None:
     assert CLAIM_OWNER_INDEX in _indexes()
     database_proxy.obj.close()
     open_database(db)
-    assert SchemaVersion.get().version == 4 and CLAIM_OWNER_INDEX in _indexes()
+    assert SchemaVersion.get().version == len(MIGRATIONS) and CLAIM_OWNER_INDEX in _indexes()
 
 
 def _indexes() -> set[str]:

@@ -21,8 +21,19 @@ from organiser.config import credential_name, env_name
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "systemd"
 CRON = REPO / "jobs" / "organiser.cron"
-UNIT_NAMES = ["organiser.service", "organiser-run.service", "organiser-run.timer"]
-SERVICES = ["organiser.service", "organiser-run.service"]
+UNIT_NAMES = [
+    "organiser.service",
+    "organiser-run.service",
+    "organiser-run.timer",
+    "organiser-api.service",
+]
+SERVICES = ["organiser.service", "organiser-run.service", "organiser-api.service"]
+#: The credentials each service loads: the API never talks to DataCite, so it has no password.
+CREDENTIALS = {
+    "organiser.service": ["datacite", "email"],
+    "organiser-run.service": ["datacite", "email"],
+    "organiser-api.service": ["email"],
+}
 #: Where the units expect organiser (the install steps put a venv at /opt/organiser).
 INSTALLED = "/opt/organiser/bin/organiser"
 ORGANISER = Path(sys.executable).with_name("organiser")
@@ -225,8 +236,8 @@ def test_services_declare_what_the_install_needs(name: str) -> None:
     assert service("StateDirectory") == ["organiser"]
     assert service("Environment") == ["ORGANISER_CONFIG=/etc/organiser/organiser.ini"]
     assert service("LoadCredential") == [
-        f"{credential_name('datacite', 'password')}:/etc/organiser/datacite_password",
-        f"{credential_name('email', 'password')}:/etc/organiser/email_password",
+        f"{credential_name(section, 'password')}:/etc/organiser/{section}_password"
+        for section in CREDENTIALS[name]
     ]
     assert service("NoNewPrivileges") == ["yes"]
     assert service("ProtectSystem") == ["strict"]
@@ -241,6 +252,15 @@ def test_the_daemon_unit() -> None:
     assert service("ExecReload") == ["/bin/kill -HUP $MAINPID"]
     assert service("Restart") == ["on-failure"]
     assert values("organiser.service", "Install", "WantedBy") == ["multi-user.target"]
+
+
+def test_the_api_unit() -> None:
+    service = partial(values, "organiser-api.service", "Service")
+    assert service("Type") == ["notify"]
+    assert service("ExecStart") == [f"{INSTALLED} serve"]
+    assert service("Restart") == ["on-failure"]
+    assert service("RestartPreventExitStatus") == ["2"]
+    assert values("organiser-api.service", "Install", "WantedBy") == ["multi-user.target"]
 
 
 def test_the_run_unit_and_its_timer() -> None:

@@ -148,3 +148,66 @@ def test_a_missing_doi_is_sent_again_by_its_pass() -> None:
         transition(S.DELETED, A.MARK_RECREATE)
     with pytest.raises(InvalidTransition):
         transition(S.RESERVED, A.IMPORTED)  # imported() decides, not a table
+
+
+# --- review before release ---
+
+
+@pytest.mark.parametrize(
+    ("current", "action", "expected"),
+    [
+        (S.RESERVED, A.MARK_SUBMIT, Step(S.REVIEW, None)),
+        (S.REVIEW, A.MARK_SUBMIT, Step(S.REVIEW, None)),  # again: nothing changes
+        (S.REVIEW, A.MARK_REGISTER, Step(S.TO_BE_REGISTERED, None)),  # approved
+        (S.REVIEW, A.MARK_REJECT, Step(S.RESERVED, None)),
+        (S.REVIEW, A.MARK_UPDATE, Step(S.UPDATE_RESERVED, S.RESERVED)),  # leaves review
+        (S.REVIEW, A.MARK_DELETE, Step(S.TO_BE_DELETED, S.REVIEW)),
+        (S.REVIEW, A.MARK_RECREATE, Step(S.TO_BE_RESERVED, None)),  # its draft vanished
+    ],
+)
+def test_review_moves(current: State, action: Action, expected: Step) -> None:
+    assert transition(current, action) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "action", "reason"),
+    [
+        (
+            S.TO_BE_RESERVED,
+            A.MARK_SUBMIT,
+            "is not reserved yet; run the reserve pass (organiser -s) first, then submit it",
+        ),
+        (
+            S.UPDATE_RESERVED,
+            A.MARK_SUBMIT,
+            "has new metadata waiting for the update pass (organiser -u); submit it after that",
+        ),
+        (S.TO_BE_REGISTERED, A.MARK_SUBMIT, "is already approved for registration"),
+        (S.REGISTERED, A.MARK_SUBMIT, "is already registered"),
+        (S.TO_BE_DELETED, A.MARK_SUBMIT, "is marked for deletion and cannot be submitted"),
+        (S.DELETED, A.MARK_SUBMIT, "is deleted and cannot be submitted"),
+        (S.RESERVED, A.MARK_REJECT, "is reserved, not in review"),
+        (S.TO_BE_REGISTERED, A.MARK_REJECT, "is to-be-registered, not in review"),
+    ],
+)
+def test_refused_review_moves(current: State, action: Action, reason: str) -> None:
+    with pytest.raises(InvalidTransition) as raised:
+        transition(current, action)
+    assert str(raised.value) == reason
+
+
+def test_every_state_but_reserved_and_review_refuses_submit_with_its_own_reason() -> None:
+    for state in set(State) - {S.RESERVED, S.REVIEW}:
+        with pytest.raises(InvalidTransition) as raised:
+            transition(state, A.MARK_SUBMIT)
+        assert "not in a state that" not in str(raised.value), state
+
+
+def test_no_pass_works_on_a_record_in_review() -> None:
+    for outcome in (A.RESERVED, A.REGISTERED, A.UPDATED, A.DELETED, A.ADOPTED):
+        assert S.REVIEW not in pass_states(outcome)
+
+
+def test_an_import_leaves_a_draft_in_review() -> None:
+    assert imported(S.REVIEW, "draft") == Step(S.REVIEW, None)
+    assert imported(S.REVIEW, "findable") == Step(S.REGISTERED, None)

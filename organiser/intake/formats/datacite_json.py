@@ -46,15 +46,24 @@ WRITABLE = frozenset(
 )
 
 
-def records(source: Source) -> Iterator[dict[str, Any]]:
+def parse(source: Source) -> Any:
+    """Give the JSON document in ``source``. Raises :class:`InputError` (not UTF-8, not
+    JSON), naming the source, line and column."""
     try:
-        document = json.loads(source.data.decode("utf-8-sig"))
+        return json.loads(source.data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(f"{source.name}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source.name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+
+
+def records(source: Source, document: Any = None) -> Iterator[dict[str, Any]]:
+    """Give the DataCite attributes of every record in ``source`` (``document``: its JSON,
+    when already parsed). Raises :class:`InputError`."""
+    if document is None:
+        document = parse(source)
     if isinstance(document, dict) and "data" in document:
         document = document["data"]
     items = document if isinstance(document, list) else [document]

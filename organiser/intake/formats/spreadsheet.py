@@ -4,6 +4,10 @@ Columns (case and surrounding spaces ignored; others allowed and ignored unless 
 ``title, publication_date, product_type_specific, author_last_name, author_first_name,
 related_resource`` (a LIDVID); optional ``description``, ``keywords`` (``;``-separated),
 ``doi``. Blank rows are skipped; row numbers in messages count the header as row 1.
+
+The same rows also come as the PDS DOI Service API 0.2's *labels payload*, JSON
+``{"labels": [{"title": ..., "related_resource": ..., ...}, ...]}`` (:func:`labels`): each
+object is one row, named ``labels[N]`` (from 0) in messages, and read like a spreadsheet row.
 """
 
 from __future__ import annotations
@@ -50,6 +54,44 @@ def rows(data: bytes, suffix: str) -> Iterator[tuple[int, dict[str, str]]]:
         row = {h: _cell(v) for h, v in zip(header, values, strict=False) if h}
         if any(row.values()):
             yield number, row
+
+
+def is_labels_payload(document: object) -> bool:
+    """Tell whether a parsed JSON ``document`` is the API 0.2 labels payload (DataCite JSON
+    never has a top-level ``labels``)."""
+    return isinstance(document, dict) and "labels" in document
+
+
+def labels(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Give ("labels[N]", {column: text}) for every non-blank object of a labels payload.
+
+    Values are read as spreadsheet cells (text, white space collapsed; numbers as text; a list
+    of keywords joined by ``;``); a ``publication_date`` given as a date-time keeps its date.
+    Columns a row lacks are empty. Raises :class:`SheetError` when ``labels`` is not a list of
+    objects.
+    """
+    rows = document["labels"]
+    if not isinstance(rows, list):
+        raise SheetError("'labels' is not a list of label objects")
+    if not rows:
+        raise SheetError("'labels' is empty")
+    for number, row in enumerate(rows):
+        where = f"labels[{number}]"
+        if not isinstance(row, dict):
+            raise SheetError(f"{where} is not a JSON object")
+        cells = {column: "" for column in REQUIRED}
+        for key, value in row.items():
+            column = str(key).strip().lower()
+            if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+                value = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict | list):
+                raise SheetError(f"{where}: {column} is not text")
+            cells[column] = _cell(value) if value is not None else ""
+        date = cells.get("publication_date", "")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?", date):
+            cells["publication_date"] = date[:10]
+        if any(cells.values()):
+            yield where, cells
 
 
 def _csv(data: bytes) -> Iterator[list[Any]]:

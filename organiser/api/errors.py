@@ -1,0 +1,84 @@
+"""The API's errors: every error answer is JSON ``{"errors": [{"name", "message"}, ...]}``,
+one entry per line of the organiser's one-line messages (the same lines the CLI prints)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from organiser.errors import OrganiserError, Unavailable, UserError
+from organiser.storage.database import DatabaseError
+
+log = structlog.get_logger("organiser.api")
+
+
+class ApiError(OrganiserError):
+    """An answer other than success, with its HTTP ``status`` and one-line message."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+def body(name: str, message: str) -> dict[str, list[dict[str, str]]]:
+    """Give the JSON error body for ``message`` (one entry per line)."""
+    return {"errors": [{"name": name, "message": line} for line in message.splitlines() or [""]]}
+
+
+def answer(
+    status: int, name: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """Give the error response ``status`` for ``message``."""
+    return JSONResponse(body(name, message), status_code=status, headers=dict(headers or {}))
+
+
+def status_of(exc: OrganiserError) -> int:
+    """Give the HTTP status for an organiser error: the API's own, 503 for what is
+    unavailable (the database), 500 for a database that cannot be used, 400 for the user's
+    input (the CLI's exit 2)."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, Unavailable):
+        return 503
+    if isinstance(exc, DatabaseError):
+        return 500
+    if isinstance(exc, UserError):
+        return 400
+    return 500
+
+
+def install(api: FastAPI) -> None:
+    """Make ``api`` answer every error with the JSON error body."""
+
+    @api.exception_handler(OrganiserError)
+    async def organiser_error(_request: Request, exc: OrganiserError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("api request failed", status=status, error=str(exc))
+        headers = exc.headers if isinstance(exc, ApiError) else None
+        return answer(status, type(exc).__name__, str(exc), headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        lines = []
+        for error in exc.errors():
+            where = error.get("loc", ())
+            kind = where[0] if where else "request"
+            name = ".".join(str(part) for part in where[1:]) or kind
+            lines.append(f"{kind} parameter {name!r}: {error.get('msg', 'invalid')}")
+        return answer(400, "InvalidArgument", "\n".join(lines) or "invalid request")
+
+    @api.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return answer(exc.status_code, "HTTPError", str(exc.detail), exc.headers)
+
+    @api.exception_handler(Exception)
+    async def internal(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error in an api request", exc_info=exc)
+        return answer(500, "InternalError", f"internal error: {type(exc).__name__}")

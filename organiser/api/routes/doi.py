@@ -1,0 +1,142 @@
+"""One record: ``GET /doi`` (metadata, status, DataCite state, last error, history),
+``POST /doi/submit`` (reserved → review), ``PUT /doi`` (501, as in 0.2), and organiser's
+approval endpoints for operator tokens: ``POST /doi/release`` (review → to-be-registered,
+0.2's endpoint that waited for authentication) and ``POST /doi/reject`` (review → reserved).
+
+The record is named by ``identifier``: a DOI (any form), the repository's identifier (e.g.
+a LIDVID) or the local record id, as on the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Query, Request
+
+from organiser.actions import mark, review
+from organiser.actions import records as read
+from organiser.api import schemas
+from organiser.api.auth import Caller, operator, reader, submitter
+from organiser.api.deps import app_of, opened
+from organiser.api.errors import ApiError
+from organiser.domain.states import Action, State
+from organiser.storage.models import Record
+from organiser.storage.records import RecordError
+
+router = APIRouter(tags=["dois"])
+log = structlog.get_logger("organiser.api")
+Identifier = Annotated[
+    str,
+    Query(
+        description="A DOI, the repository's identifier (e.g. a PDS4 LIDVID) or the record id.",
+        examples=["urn:nasa:pds:lab_shocked_feldspars::1.0"],
+    ),
+]
+
+
+def _find(identifier: str) -> Record:
+    """Give the record ``identifier`` names. Raises :class:`ApiError` 404 when there is none
+    (400 when it is ambiguous)."""
+    try:
+        return read.find(identifier)
+    except RecordError as exc:
+        raise ApiError(404 if "no record" in str(exc) else 400, str(exc)) from None
+
+
+def _detail(identifier: str) -> schemas.DoiRecord:
+    return schemas.detail(read.show(identifier))
+
+
+@router.get(
+    "/doi",
+    operation_id="get_doi_from_id",
+    summary="One record with its metadata and history",
+    response_model=schemas.DoiRecord,
+    responses=schemas.errors(400, 401, 404, 503),
+)
+def get_doi(
+    request: Request, caller: Annotated[Caller, Depends(reader)], identifier: Identifier
+) -> schemas.DoiRecord:
+    with opened(app_of(request)):
+        record = _find(identifier)
+        return _detail(record.doi)
+
+
+@router.put(
+    "/doi",
+    operation_id="put_doi_from_id",
+    summary="Not implemented (as in 0.2): use POST /dois?action=update",
+    status_code=501,
+    responses=schemas.errors(401, 501),
+)
+def put_doi(caller: Annotated[Caller, Depends(reader)]) -> None:
+    raise ApiError(501, "PUT /doi is not implemented (as in 0.2); use POST /dois?action=update")
+
+
+@router.post(
+    "/doi/submit",
+    operation_id="post_submit_doi",
+    summary="Submit a reserved record for release",
+    response_model=schemas.DoiRecord,
+    responses=schemas.errors(400, 401, 403, 404, 503),
+    description="Moves a reserved record (a draft at DataCite) to review, for an operator to "
+    "approve (`organiser register`, or `POST /doi/release`); with `[api] review = false` "
+    "straight to to-be-registered. `force` is accepted for 0.2 clients and changes nothing.",
+)
+def post_submit(
+    request: Request,
+    caller: Annotated[Caller, Depends(submitter)],
+    identifier: Identifier,
+    force: Annotated[bool, Query(description="Accepted; submit has no warnings.")] = False,
+) -> schemas.DoiRecord:
+    app = app_of(request)
+    with opened(app):
+        record = _find(identifier)
+        caller.may_change(record)
+        review.submit([record.doi], caller.actor, app.clock(), app.config["api"]["review"])
+        log.info("api submit", token=caller.name, doi=record.doi)
+        return _detail(record.doi)
+
+
+@router.post(
+    "/doi/release",
+    operation_id="post_release_doi",
+    summary="Approve a record in review (operators)",
+    response_model=schemas.DoiRecord,
+    responses=schemas.errors(400, 401, 403, 404, 503),
+    description="Approves a record in review for registration (→ to-be-registered, as "
+    "`organiser register`); the next register pass makes it findable. Operator tokens only.",
+)
+def post_release(
+    request: Request, caller: Annotated[Caller, Depends(operator)], identifier: Identifier
+) -> schemas.DoiRecord:
+    app = app_of(request)
+    with opened(app):
+        record = _find(identifier)
+        if record.status != State.REVIEW:
+            raise ApiError(400, f"{record.doi} is {record.status}, not in review")
+        mark.mark_all([record.doi], Action.MARK_REGISTER, caller.actor, app.clock())
+        log.info("api release", token=caller.name, doi=record.doi)
+        return _detail(record.doi)
+
+
+@router.post(
+    "/doi/reject",
+    operation_id="post_reject_doi",
+    summary="Send a record in review back to reserved (operators)",
+    response_model=schemas.DoiRecord,
+    responses=schemas.errors(400, 401, 403, 404, 503),
+)
+def post_reject(
+    request: Request,
+    caller: Annotated[Caller, Depends(operator)],
+    identifier: Identifier,
+    reason: Annotated[str, Query(description="Why; kept in the record's history.")],
+) -> schemas.DoiRecord:
+    app = app_of(request)
+    with opened(app):
+        record = _find(identifier)
+        review.reject([record.doi], reason, caller.actor, app.clock())
+        log.info("api reject", token=caller.name, doi=record.doi)
+        return _detail(record.doi)

@@ -1,0 +1,259 @@
+"""``GET /dois`` (list, filtered, a page at a time) and ``POST /dois`` (reserve or update from
+a labels payload, a PDS4 label, DataCite JSON or XML, or a ``url``).
+
+Marking goes through the same functions and checks as ``organiser reserve`` and ``organiser
+update`` (intake, then :mod:`organiser.actions.mark`): the same one-line messages, as a 400
+JSON error body, and nothing marked when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from organiser.actions import mark
+from organiser.actions import records as read
+from organiser.api import schemas, urls
+from organiser.api.auth import Caller, reader, submitter
+from organiser.api.deps import app_of, opened
+from organiser.api.errors import ApiError
+from organiser.app import App
+from organiser.intake import read as read_source
+from organiser.intake.sources import Source
+
+router = APIRouter(tags=["dois"])
+log = structlog.get_logger("organiser.api")
+
+#: Records a page gives when no ``limit`` is asked for, and the most it gives.
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+#: What the request body is called in messages (as a file's path is by the command line).
+BODY = "body"
+#: Request content types and the file suffix intake reads them as.
+SUFFIXES = {
+    "application/json": ".json",
+    "application/xml": ".xml",
+    "text/xml": ".xml",
+    "text/csv": ".csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+LABELS_EXAMPLE = {
+    "labels": [
+        {
+            "status": "Reserved",
+            "title": "Laboratory Shocked Feldspars Bundle",
+            "publication_date": "2020-03-11",
+            "product_type_specific": "PDS4 Collection",
+            "author_last_name": "Johnson",
+            "author_first_name": "J. R.",
+            "related_resource": "urn:nasa:pds:lab_shocked_feldspars::1.0",
+        }
+    ]
+}
+REQUEST_BODY = {
+    "description": "One or more records: the 0.2 labels payload (JSON rows with the PDS "
+    "reserve spreadsheet's columns), DataCite REST JSON, a PDS4 label or DataCite XML "
+    "(application/xml), or the spreadsheet itself (text/csv, .xlsx). Not with `url`.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "additionalProperties": True},
+            "example": LABELS_EXAMPLE,
+        },
+        "application/xml": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+class PostAction(StrEnum):
+    RESERVE = "reserve"
+    DRAFT = "draft"  # 0.2's name for giving a record new metadata: an alias of update
+    UPDATE = "update"
+
+
+def _cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> int:
+    """Give the record id a ``cursor`` continues after. Raises :class:`ApiError` 400."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind == "after" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ApiError(400, f"cursor {cursor!r}: not a cursor this API gave")
+
+
+def _day(name: str, value: str | None) -> date | None:
+    """Give the UTC day of an ISO date or date-time parameter. Raises :class:`ApiError`."""
+    if not value:
+        return None
+    try:
+        text = value.strip()
+        return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text).date()
+    except ValueError:
+        raise ApiError(400, f"{name} {value!r}: not an ISO date (YYYY-MM-DD[THH:MM:SS])") from None
+
+
+@router.get(
+    "/dois",
+    operation_id="get_dois",
+    summary="List records",
+    response_model=list[schemas.DoiSummary],
+    responses=schemas.errors(400, 401, 503),
+    description="Records in id order, a page at a time: at most `limit`; when there are "
+    'more, the `Link` header (`rel="next"`) and `X-Next-Cursor` give the next page (pass '
+    "`cursor` with the same filters). Each filter may be repeated (any of its values "
+    "matches); different filters must all match.",
+)
+def get_dois(
+    request: Request,
+    response: Response,
+    caller: Annotated[Caller, Depends(reader)],
+    doi: Annotated[list[str], Query(description="DOIs, in any DOI form.")] = [],  # noqa: B006
+    submitter: Annotated[list[str], Query(description="Submitter addresses, any case.")] = [],  # noqa: B006
+    node: Annotated[list[str], Query(description="Steward node ids, e.g. img.")] = [],  # noqa: B006
+    status: Annotated[list[str], Query(description="organiser statuses, e.g. review.")] = [],  # noqa: B006
+    ids: Annotated[
+        list[str], Query(description="Identifiers or LIDs; `*` and `?` are wildcards.")
+    ] = [],  # noqa: B006
+    start_date: Annotated[
+        str | None, Query(description="Only records last changed on or after this UTC day.")
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(description="Only records last changed on or before this UTC day.")
+    ] = None,
+    title: Annotated[str | None, Query(description="Title contains this, any case.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(description="From X-Next-Cursor.")] = None,
+) -> list[schemas.DoiSummary]:
+    filters = read.RecordFilter(
+        dois=tuple(doi),
+        submitters=tuple(submitter),
+        nodes=tuple(node),
+        statuses=tuple(status),
+        ids=tuple(ids),
+        since=_day("start_date", start_date),
+        until=_day("end_date", end_date),
+        title=title or None,
+    )
+    with opened(app_of(request)):
+        page = read.listing(filters, limit + 1, _after(cursor))
+    if len(page) > limit:
+        page = page[:limit]
+        following = _cursor(page[-1].id)
+        response.headers["X-Next-Cursor"] = following
+        response.headers["Link"] = (
+            f'<{request.url.include_query_params(cursor=following)}>; rel="next"'
+        )
+    return [schemas.summary(record) for record in page]
+
+
+@router.post(
+    "/dois",
+    operation_id="post_dois",
+    summary="Reserve records, or give one new metadata",
+    status_code=201,
+    response_model=list[schemas.DoiSummary],
+    responses={
+        200: {"description": "Updated (action update or draft)", "model": list[schemas.DoiSummary]},
+        201: {"description": "Reserved (action reserve)"},
+        **schemas.errors(400, 401, 403, 404, 413, 503),
+    },
+    openapi_extra={"requestBody": REQUEST_BODY},
+    description="`reserve` marks new records to-be-reserved (the reserve pass creates their "
+    "drafts); `update` (or 0.2's `draft`) gives one existing record new metadata, the record "
+    "found by the source's DOI, identifier or LID. Checked exactly as `organiser reserve` and "
+    "`organiser update` check (DataCite schema, LIDVIDs, ORCIDs, duplicates): every problem is "
+    "one line of a 400 answer, and nothing is marked. A submitter token reserves as its own "
+    "address and updates only its own records.",
+)
+async def post_dois(
+    request: Request,
+    response: Response,
+    caller: Annotated[Caller, Depends(submitter)],
+    action: Annotated[PostAction, Query(description="reserve, or update (draft: the same).")],
+    submitter: Annotated[
+        str | None, Query(description="Defaults to (and for submitter tokens must be) the token's.")
+    ] = None,
+    node: Annotated[
+        str | None, Query(description="Steward node id; needed for PDS4 labels and rows.")
+    ] = None,
+    url: Annotated[
+        str | None, Query(description="Fetch the record from here (a host of [api] url_hosts).")
+    ] = None,
+    force: Annotated[bool, Query(description="Reserve despite a title used elsewhere.")] = False,
+) -> list[schemas.DoiSummary]:
+    data = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    app = app_of(request)
+    address = caller.submitter(submitter)
+    answer = await run_in_threadpool(
+        _post, app, caller, action, address, node, url, force, data, kind
+    )
+    if action is not PostAction.RESERVE:
+        response.status_code = 200
+    return answer
+
+
+def _post(
+    app: App,
+    caller: Caller,
+    action: PostAction,
+    address: str | None,
+    node: str | None,
+    url: str | None,
+    force: bool,
+    data: bytes,
+    kind: str,
+) -> list[schemas.DoiSummary]:
+    """Read the source and mark (in this worker thread: it reads files and the database)."""
+    mark.check_node(app.nodes, node)
+    options = app.intake_options(node)
+    if url and data.strip():
+        raise ApiError(400, "give the records as the body or as a url, not both")
+    if url:
+        source = urls.fetch(url, app.config["api"]["url_hosts"], options.limits)
+    elif data.strip():
+        source = Source(BODY, data, SUFFIXES.get(kind, ""))
+    else:
+        raise ApiError(400, "no records: send them as the body, or give a url")
+    versioned = app.config["intake"]["versioned_dois"]
+    now = app.clock()
+    with opened(app):
+        if action is PostAction.RESERVE:
+            items = read_source(source, options)
+            plan = mark.plan_reserve(items, app.scheme, node, address, versioned, force)
+            del items
+            state = mark.reserve(plan, caller.actor, now)
+            warning = "; ".join(plan.warnings) or None
+            log.info("api reserve", token=caller.name, records=len(plan.new))
+            return [
+                schemas.DoiSummary(
+                    doi=new.doi,
+                    identifier=new.identifier,
+                    title=new.title,
+                    node=new.node,
+                    submitter=new.submitter,
+                    status=state,
+                    update_date=schemas.utc(now),
+                    message=warning,
+                )
+                for new in plan.new
+            ]
+        record, _ = mark.update(
+            None, source, options, versioned, caller.actor, now, allowed=caller.may_change
+        )
+        log.info("api update", token=caller.name, doi=record.doi)
+        return [schemas.summary(read.find(record.doi))]

@@ -1,0 +1,98 @@
+"""Review before release: submit, reject, and the pending-release report (issue 9)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from organiser.actions import report as pending_report
+from organiser.actions import review as review_action
+from organiser.app import App
+from organiser.commands.cli import cli
+from organiser.commands.marks import _actor
+from organiser.domain.states import Step
+from organiser.errors import EXIT_FAILED, UserError
+from organiser.storage.models import Record
+
+
+def _lines(done: list[tuple[Record, Step]], prefix: str = "") -> None:
+    for record, step in done:
+        click.echo(f"{prefix}{record.doi}\t{record.identifier}\t{step.state}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.option(
+    "--dry-run", is_flag=True, help="Check every record and show what would change; write nothing."
+)
+@click.pass_obj
+def submit(app: App, ids: tuple[str, ...], dry_run: bool) -> None:
+    """Submit reserved records for release: they go to review, where an operator approves
+    them (organiser register ID...) or sends them back (organiser reject ID... --reason).
+
+    With [api] review = false they are marked to-be-registered directly. All or nothing:
+    one unknown or refused record (e.g. not reserved yet) and nothing is changed.
+    """
+    review = review_action.enabled(app)
+    app.open_db()
+    if dry_run:
+        _lines(review_action.preview_submit(list(ids), review), "would mark\t")
+        return
+    _lines(review_action.submit(list(ids), _actor(None), app.clock(), review))
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the records' history).")
+@click.option(
+    "--dry-run", is_flag=True, help="Check every record and show what would change; write nothing."
+)
+@click.pass_obj
+def reject(app: App, ids: tuple[str, ...], reason: str, dry_run: bool) -> None:
+    """Send records in review back to reserved, with the reason in their history. All or
+    nothing: one unknown record or one not in review and nothing is changed."""
+    app.open_db()
+    if dry_run:
+        _lines(review_action.preview_reject(list(ids), reason), "would mark\t")
+        return
+    _lines(review_action.reject(list(ids), reason, _actor(None), app.clock()))
+
+
+@cli.command()
+@click.option(
+    "--email", "mail", is_flag=True, help="Also mail it (operators: all; submitters: theirs)."
+)
+@click.option("--attachment", is_flag=True, help="With --email: attach the records as CSV.")
+@click.option("--submitter", metavar="EMAIL", help="Only this submitter's records.")
+@click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
+@click.pass_context
+def report(
+    ctx: click.Context, mail: bool, attachment: bool, submitter: str | None, as_json: bool
+) -> None:
+    """What is pending release: records in review, approved records waiting for the
+    register pass, and records whose last try failed, per node and submitter, with age.
+
+    With --email the report goes to [email] recipients, and each submitter of a record
+    (an email address) gets the part about their records. Exit codes: 0 done; 1 some mail
+    could not be sent (a warning says which); 2 no mail server configured, or a bad option.
+    """
+    app: App = ctx.obj
+    if attachment and not mail:
+        raise UserError("--attachment: goes with --email (it attaches the CSV to the mail)")
+    if mail and app.mailer() is None:
+        raise pending_report.NoMail("--email: [email] smtp_host is not set: nothing can be mailed")
+    app.open_db()
+    found = pending_report.pending(submitter, app.clock())
+    if as_json:
+        click.echo(json.dumps(found.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(found.text(), nl=False)
+    if not mail:
+        return
+    to = pending_report.recipients(app, found)
+    warning = pending_report.send(app, found, attachment)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+        ctx.exit(EXIT_FAILED)
+    click.echo(f"report mailed to {', '.join(to)}", err=as_json)
