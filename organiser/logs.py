@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,6 +42,10 @@ def choose_level(
     return LEVELS[level]
 
 
+#: ``scheme://user:PASSWORD@`` in plain or percent-encoded form (``%3A%2F%2F`` … ``%40``)
+_URL_PASSWORD = re.compile(r"((?://|%2F%2F)[^\s/@:%]*(?::|%3A))[^\s/@]+?(@|%40)", re.IGNORECASE)
+
+
 class Scrubber:
     """Replaces every known secret, and any ``Authorization`` value, by ``***``."""
 
@@ -48,10 +53,11 @@ class Scrubber:
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def text(self, value: str) -> str:
-        """Give ``value`` with the secrets masked."""
+        """Give ``value`` with the secrets masked, and the password of any URL in it (also
+        percent-encoded, as in a logged query string)."""
         for secret in self.secrets:
             value = value.replace(secret, MASK)
-        return value
+        return _URL_PASSWORD.sub(rf"\1{MASK}\2", value)
 
     def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
         for key, value in list(event.items()):

@@ -186,6 +186,9 @@ def _found(
     if status is State.DELETED:
         plan = "reported only (a check never deletes at DataCite)"
         action = None
+    elif status is State.REVIEW and found[0].remote != MISSING:
+        plan = "reported only (in review: reject it, then check again)"
+        action = None
     elif found[0].remote == MISSING:
         again = "register" if status is State.REGISTERED else "reserve"
         plan, action = f"sent again ({again})", Action.MARK_RECREATE
@@ -207,9 +210,3 @@ def _found(
     if repair and action is not None:
         records.mark(record, action, actor, app.clock())
         result.repaired += 1
-
-
-def lines(result: CheckResult) -> Iterator[str]:
-    """Give the drift lines of ``result`` (for a report or an email)."""
-    for drift in result.drifts:
-        yield drift.line()

@@ -21,6 +21,7 @@ from organiser.actions import tokens
 from organiser.actions.tokens import Role
 from organiser.api.deps import app_of, opened
 from organiser.api.errors import ApiError
+from organiser.domain.states import State
 from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.api")
@@ -29,6 +30,8 @@ bearer = HTTPBearer(
     description="A token made with `organiser token add NAME --role reader|submitter|operator`.",
 )
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="organiser"'}
+#: Statuses a record is in once approved for release: a submitter may not change it any more.
+APPROVED = frozenset({State.TO_BE_REGISTERED, State.UPDATE_BEFORE_REGISTRATION})
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class Caller:
         return asked.strip() if asked and asked.strip() else None
 
     def may_change(self, record: Record) -> None:
-        """Refuse (403) a submitter token a record that another submitter reserved."""
+        """Refuse (403) a submitter token a record that another submitter reserved, or one
+        already approved for release (new metadata there would skip the review)."""
         if self.role is Role.SUBMITTER:
             own = (record.submitter or "").lower() == (self.email or "").lower()
             if not own:
@@ -67,6 +71,12 @@ class Caller:
                     403,
                     f"{record.doi}: submitted by {record.submitter or 'someone else'}; only its "
                     "submitter or an operator may change it",
+                )
+            if record.status in APPROVED:
+                raise ApiError(
+                    403,
+                    f"{record.doi} is {record.status} (approved for release); only an operator "
+                    "may change it now",
                 )
 
 
@@ -96,9 +106,8 @@ def needs(role: Role) -> Callable[..., object]:
             log.warning("api token refused", client=request.client.host if request.client else None)
             raise ApiError(401, "the bearer token is unknown or revoked", CHALLENGE)
         if who.role < role:
-            raise ApiError(
-                403, f"token {who.name!r} is a {who.role.label}; this needs a {role.label} token"
-            )
+            held, needed = _a(who.role.label), _a(role.label)
+            raise ApiError(403, f"token {who.name!r} is {held}; this needs {needed} token")
         return who
 
     return caller
@@ -107,3 +116,8 @@ def needs(role: Role) -> Callable[..., object]:
 reader = needs(Role.READER)
 submitter = needs(Role.SUBMITTER)
 operator = needs(Role.OPERATOR)
+
+
+def _a(word: str) -> str:
+    """Give ``word`` with its indefinite article ("an operator", "a reader")."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

@@ -13,7 +13,8 @@ from organiser.api.errors import body as error_body
 class BodyLimit:
     """ASGI middleware: read an HTTP request's body (up to ``max_bytes``) before the app
     runs, and answer 413 when it is larger: by its ``Content-Length`` before reading, or as
-    soon as the bytes read pass the limit (a chunked body)."""
+    soon as the bytes read pass the limit (a chunked body). A request without a bearer token
+    reaches the app with an empty body (it gets 401 there), its body never read."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -23,7 +24,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        if not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+            # no token: the app answers 401 (or serves the docs) without the body, so an
+            # anonymous client never makes the server buffer anything
+            await self.app(scope, _without_body(receive), send)
+            return
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             await self._too_large(send)
             return
@@ -73,3 +80,17 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _without_body(receive: Receive) -> Receive:
+    """Give a ``receive`` that tells the app the body is empty, then waits for the end."""
+    told = False
+
+    async def empty() -> Message:
+        nonlocal told
+        if not told:
+            told = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return empty

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
+
 from organiser import logs
 from organiser.commands import account, daemon, drift, info, marks, review, web
 from organiser.commands.cli import cli
@@ -19,6 +23,19 @@ SUBCOMMANDS = (
 
 def main() -> None:
     """Run the ``organiser`` command (first logging phase: defaults, until the configuration
-    is read)."""
+    is read). A usage error (a missing or bad option) is one line, exit 2, like every other
+    user error, instead of click's usage block."""
     logs.setup()
-    cli(prog_name="organiser")
+    try:
+        code = cli.main(prog_name="organiser", standalone_mode=False)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "organiser"
+        click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

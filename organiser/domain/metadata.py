@@ -24,15 +24,21 @@ def title_of(attributes: dict[str, Any]) -> str | None:
     return title[:TITLE_KEY_LENGTH] if isinstance(title, str) else None
 
 
-def identifiers_in(attributes: dict[str, Any]) -> set[str]:
-    """Give every identifier value and the URL in DataCite ``attributes`` (to recognise a DOI
-    as ours when an earlier attempt's answer was lost)."""
-    found = {str(attributes.get("url") or "")}
-    for key in ("identifiers", "alternateIdentifiers"):
+def repository_identifiers(attributes: dict[str, Any], doi: str) -> set[str]:
+    """Give the identifier values in DataCite ``attributes`` other than DOIs (``DOI``-typed
+    entries, or the DOI ``doi`` itself in any form): what tells which record a DOI is for."""
+    found = set()
+    for key, name in (
+        ("identifiers", "identifier"),
+        ("alternateIdentifiers", "alternateIdentifier"),
+    ):
         for entry in attributes.get(key) or []:
-            if isinstance(entry, dict):
-                found.add(str(entry.get("identifier") or entry.get("alternateIdentifier") or ""))
-    return {value.strip() for value in found if value}
+            if not isinstance(entry, dict) or str(entry.get(f"{name}Type", "")).upper() == "DOI":
+                continue
+            value = str(entry.get(name) or entry.get("identifier") or "").strip()
+            if value and not value.lower().endswith(doi.lower()):
+                found.add(value)
+    return found
 
 
 #: Attributes DataCite keeps or computes itself: never compared, never sent as metadata.
@@ -61,7 +67,8 @@ def differences(local: dict[str, Any], remote: dict[str, Any]) -> list[Differenc
     DataCite's ``remote`` attributes do not hold, in ``local``'s order.
 
     Empty values (``None``, ``""``, ``[]``, ``{}``) count as absent on both sides, DataCite's
-    own fields (:data:`SERVER_FIELDS`) and the DOI's own ``DOI`` identifier are ignored, numbers
+    own fields (:data:`SERVER_FIELDS`), the ``types`` it derives and the DOI's own ``DOI``
+    identifier are ignored, numbers
     compare as text, and a publisher compares by name (DataCite answers with a plain string
     unless asked).
     """
@@ -75,9 +82,15 @@ def differences(local: dict[str, Any], remote: dict[str, Any]) -> list[Differenc
     return found
 
 
+#: The ``types`` a client writes; DataCite derives the others (schemaOrg, citeproc, bibtex, ris).
+WRITTEN_TYPES = ("resourceTypeGeneral", "resourceType")
+
+
 def _comparable(field: str, value: Any) -> Any:
     if field == "publisher" and isinstance(value, dict):
         value = value.get("name")
+    if field == "types" and isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k in WRITTEN_TYPES}
     if field in ("identifiers", "alternateIdentifiers") and isinstance(value, list):
         value = [v for v in value if not (isinstance(v, dict) and v.get("identifierType") == "DOI")]
     return _pruned(value)

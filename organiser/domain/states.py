@@ -198,10 +198,13 @@ def imported(current: State | None, remote_state: str) -> Step:
 
     A record in review whose DOI is still a draft stays in review (it waits for a person).
     Raises :class:`InvalidTransition` when the record waits for a pass (its own intent is
-    left to carry out) or for a state DataCite does not have.
+    left to carry out), is deleted (final: a DOI is never reused), or for a state DataCite
+    does not have.
     """
     if current is not None and current not in SETTLED_STATES:
         raise InvalidTransition(f"is {current}: waiting for a pass, left as it is")
+    if current is S.DELETED:
+        raise InvalidTransition("is deleted (final): left as it is")
     try:
         new = IMPORTED_STATES[remote_state]
         return Step(S.REVIEW if current is S.REVIEW and new is S.RESERVED else new, None)

@@ -15,7 +15,7 @@ from typing import Any
 from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import DoiTaken, NotFound, PermanentError, StateMismatch
 from organiser.domain.identifiers import DoiScheme
-from organiser.domain.metadata import differences, identifiers_in
+from organiser.domain.metadata import differences, repository_identifiers
 from organiser.domain.states import State
 from organiser.storage import claims, records
 from organiser.storage.models import Record
@@ -86,8 +86,8 @@ class Effects:
     def _delete_as_held(self, record: Record) -> str | None:
         """Look the DOI up, then delete the draft or hide the findable DOI."""
         held = self.client.get(record.doi)
-        if held is None:
-            return None
+        if held is None or not _ours(record, held):
+            return None  # nothing there, or another record's DOI: nothing to delete for this one
         state = held.get("state")
         if state == "draft":
             with contextlib.suppress(NotFound):  # gone meanwhile: what we wanted
@@ -178,9 +178,17 @@ def describe(pass_name: str, record: Record) -> str:
 
 
 def _ours(record: Record, held: dict[str, Any]) -> bool:
-    """Tell whether DataCite holds the DOI for ``record``: one of the identifiers (or the URL)
-    it holds is the record's."""
-    return bool(identifiers_in(held) & (identifiers_in(payload(record)) | {record.identifier}))
+    """Tell whether DataCite holds the DOI for ``record``: when both name repository
+    identifiers (LIDVIDs; the record's earlier ones included), one must be the same; the
+    landing page alone decides only when one side names none (pages are often shared)."""
+    sent = payload(record)
+    mine = repository_identifiers(sent, record.doi)
+    if record.identifier != record.doi and not record.identifier.startswith("local:"):
+        mine.add(record.identifier)  # not the DOI or intake's content id: a real identifier
+    theirs = repository_identifiers(held, record.doi)
+    if mine and theirs:
+        return bool(mine & theirs)
+    return bool(sent.get("url")) and sent.get("url") == held.get("url")
 
 
 def payload(record: Record) -> dict[str, Any]:

@@ -203,14 +203,22 @@ def _connect(url: str) -> pw.Database:
             if path.is_dir():
                 raise ValueError("is a directory, not a database file")
             path.parent.mkdir(parents=True, exist_ok=True)
-        return pw.SqliteDatabase(
+        db = pw.SqliteDatabase(
             str(path),
             pragmas={"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1},
             lock_type="IMMEDIATE",
         )
+        # SQLite's own LOWER() folds ASCII only; the list filters compare lower-cased text
+        # and must find "Étude" as PostgreSQL does
+        db.register_function(_lower, "lower", 1, deterministic=True)
+        return db
     if "://" not in url:
         raise ValueError("not a database URL (sqlite:///PATH or postgresql://...)")
     return connect(url)
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def upgrade(db: pw.Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:

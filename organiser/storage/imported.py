@@ -72,6 +72,8 @@ def judge(local: Record | None, remote: Remote, now: datetime) -> tuple[str, str
     try:
         step = imported(State(local.status), remote.state)
     except InvalidTransition:
+        if local.status == State.DELETED:  # final; hidden at DataCite is what it should be
+            return (UNCHANGED, None) if remote.state == "registered" else (KEPT, "deleted here")
         return KEPT, f"waiting for a pass ({local.status})"
     mine = dict(json.loads(local.attributes), url=local.url)
     theirs = dict(remote.attributes, url=remote.url)
@@ -132,7 +134,7 @@ def _judged(
             assert record is not None
             refresh.append((record, remote))
         if record is None or outcome == REFRESHED:
-            status, identifier, state = str(remote.status), remote.identifier, remote.state
+            status, identifier, state = _status(record, remote), remote.identifier, remote.state
         else:
             status, identifier, state = record.status, record.identifier, record.remote_state
         outcomes.append(Outcome(remote.doi, identifier, outcome, status, state, reason))
@@ -180,6 +182,13 @@ def _insert(remotes: list[Remote], actor: str, now: datetime) -> None:
     )
 
 
+def _status(local: Record | None, remote: Remote) -> str:
+    """Give the status ``local`` (None: a new record) takes from DataCite's state (a record in
+    review whose draft is still there stays in review)."""
+    current = State(local.status) if local is not None else None
+    return str(imported(current, remote.state).state)
+
+
 def _refresh(local: Record, remote: Remote, actor: str, now: datetime) -> bool:
     """Bring ``local`` in step with DataCite, if it is still as read; tell whether it was."""
     identifier = remote.identifier if local.identifier == local.doi else local.identifier
@@ -187,7 +196,7 @@ def _refresh(local: Record, remote: Remote, actor: str, now: datetime) -> bool:
     changed = (
         Record.update(
             {
-                Record.status: str(remote.status),
+                Record.status: _status(local, remote),
                 Record.prior_status: None,
                 Record.remote_state: remote.state,
                 Record.attributes: json.dumps(remote.attributes, ensure_ascii=False),
@@ -214,7 +223,7 @@ def _refresh(local: Record, remote: Remote, actor: str, now: datetime) -> bool:
         History.create(
             record=local.id,
             from_status=local.status,
-            to_status=str(remote.status),
+            to_status=_status(local, remote),
             action=str(Action.IMPORTED),
             actor=actor,
             at=now,

@@ -86,8 +86,7 @@ def test_a_doi_held_for_another_identifier_is_refused(marked: Env) -> None:
         marked,
         "publish",
         identifiers=[{"identifier": "urn:nasa:pds:other::1.0", "identifierType": "PDS4 LIDVID"}],
-        url="https://example.org/other",
-    )
+    )  # the same landing page: shared pages do not make a DOI ours
     result = marked.run("-s")
     assert result.returncode == 1
     [record] = marked.records()
@@ -95,3 +94,19 @@ def test_a_doi_held_for_another_identifier_is_refused(marked: Env) -> None:
     assert record.last_error == f"DOI {DOI} is already taken at DataCite by another record"
     assert {m for m, _ in _requests(marked)} == {"GET"}  # looked, never wrote
     assert marked.server.datacite.dois[DOI]["attributes"] == held
+
+
+def test_deleting_a_record_never_touches_another_record_s_doi(marked: Env) -> None:
+    _hold(
+        marked,
+        "publish",
+        identifiers=[{"identifier": "urn:nasa:pds:other::1.0", "identifierType": "PDS4 LIDVID"}],
+    )
+    assert marked.run("-s").returncode == 1  # refused: taken by another record
+    assert marked.run("delete", "1").returncode == 0
+    marked.server.datacite.seen.clear()
+    assert marked.run("-d").returncode == 0
+    [record] = marked.records()
+    assert record.status == "deleted"
+    assert _requests(marked) == [("GET", None)]  # looked, saw it is not ours, sent nothing
+    assert marked.remote == {DOI: "findable"}

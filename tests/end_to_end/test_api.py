@@ -103,7 +103,7 @@ class Api:
         self, method: str, path: str, token: str | None = "alice", **kwargs: Any
     ) -> requests.Response:
         """Send a request as the token called ``token`` (None: none)."""
-        headers = kwargs.pop("headers", {})
+        headers = dict(kwargs.pop("headers", {}))  # a copy: callers pass shared constants
         if token is not None:
             headers["Authorization"] = f"Bearer {self.tokens.get(token, token)}"
         return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)

@@ -206,6 +206,10 @@ def test_a_body_over_the_limit_gets_413(env: Env, api: Api) -> None:  # noqa: F8
 
     chunked = api.call("POST", "/dois", params={"action": "reserve"}, data=chunks(), headers=XML)
     assert chunked.status_code == 413
+    anonymous = api.call(
+        "POST", "/dois", None, params={"action": "reserve"}, data=data, headers=XML
+    )
+    assert anonymous.status_code == 401, anonymous.text  # refused before its body is read
     assert env.records() == []
 
 
@@ -302,3 +306,25 @@ def test_swagger_ui_loads_in_chromium_with_no_outside_request(
         and urlsplit(url).hostname != "127.0.0.1"
     ]
     assert outside == []
+
+
+def test_a_submitter_cannot_change_a_record_once_approved(env: Env, api: Api) -> None:  # noqa: F811
+    rows = api.call(
+        "POST", "/dois", params={"action": "reserve", "node": "img"}, json=labels_payload("x")
+    )
+    assert rows.status_code == 201, rows.text
+    [doi] = [r["doi"] for r in rows.json()]
+    assert env.run("-s").returncode == 0
+    assert api.call("POST", "/doi/submit", params={"identifier": doi}).status_code == 200
+    released = api.call("POST", "/doi/release", "olive", params={"identifier": doi})
+    assert released.status_code == 200, released.text
+    before = env.snapshot()
+
+    revised = labels_payload("x", node_title=" (unreviewed)")
+    refused = api.call("POST", "/dois", params={"action": "update", "node": "img"}, json=revised)
+    assert refused.status_code == 403, refused.text
+    [error] = refused.json()["errors"]
+    assert error["message"] == (
+        f"{doi} is to-be-registered (approved for release); only an operator may change it now"
+    )
+    assert env.snapshot() == before  # the approved metadata is what gets published

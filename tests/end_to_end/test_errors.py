@@ -91,6 +91,9 @@ def test_unknown_id_is_refused(marked: Env) -> None:
     line = _refused(marked, marked.run("--register-doi", "10.5072/none-none"), before)
     assert line == "Error: 10.5072/none-none: no record with this DOI"
     assert marked.server.datacite.seen[-1].method != "PUT"
+    huge = "9" * 30  # no id (and no SQL integer): one line, not an internal error
+    line = _refused(marked, marked.run("show", huge), before)
+    assert line == f"Error: {huge}: no record with this DOI, identifier or id"
 
 
 def test_invalid_transitions_are_refused(marked: Env) -> None:

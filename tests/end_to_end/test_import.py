@@ -240,11 +240,11 @@ def test_a_reimport_refreshes_what_datacite_changed_and_keeps_local_intent(env: 
         f"would refresh\t{findable[0]}\t{identifier[findable[0]]}\tregistered",
         f"would refresh\t{findable[1]}\t{identifier[findable[1]]}\tdeleted",
         f"would keep\t{findable[2]}\t{identifier[findable[2]]}\tregistered\tlocal copy newer",
-        f"would refresh\t{hidden}\t{identifier[hidden]}\tregistered",
+        f"would keep\t{hidden}\t{identifier[hidden]}\tdeleted\tdeleted here",
         f"would keep\t{findable[3]}\t{identifier[findable[3]]}\tto-be-deleted\t"
         "waiting for a pass (to-be-deleted)",
         f"would keep\t{findable[4]}\t{identifier[findable[4]]}\tregistered\tclaimed by a run",
-        "import (dry run, nothing written): would be 0 imported, 3 refreshed, 14 unchanged, 3 kept",
+        "import (dry run, nothing written): would be 0 imported, 2 refreshed, 14 unchanged, 4 kept",
     ]
 
     result = env.run("import", "--json")
@@ -257,7 +257,7 @@ def test_a_reimport_refreshes_what_datacite_changed_and_keeps_local_intent(env: 
     assert outcomes[findable[2]] == ("kept", "local copy newer")
     assert outcomes[findable[3]] == ("kept", "waiting for a pass (to-be-deleted)")
     assert outcomes[findable[4]] == ("kept", "claimed by a run")
-    assert outcomes[hidden] == ("refreshed", None)  # published again at DataCite
+    assert outcomes[hidden] == ("kept", "deleted here")  # published again there: deleted is final
     after = {r.doi: r for r in env.records()}
     assert json.loads(after[findable[0]].attributes)["titles"] == [
         {"title": f"Changed {findable[0]}"}
@@ -268,8 +268,8 @@ def test_a_reimport_refreshes_what_datacite_changed_and_keeps_local_intent(env: 
         (None, "registered", "imported"),
         ("registered", "deleted", "imported"),
     ]
-    assert (after[hidden].status, after[hidden].remote_state) == ("registered", "findable")
-    for doi in (findable[2], findable[3], findable[4]):
+    assert (after[hidden].status, after[hidden].remote_state) == ("deleted", "registered")
+    for doi in (findable[2], findable[3], findable[4], hidden):
         assert after[doi].attributes == before[doi].attributes
         assert (after[doi].status, after[doi].updated_at) == (
             before[doi].status,
@@ -277,7 +277,7 @@ def test_a_reimport_refreshes_what_datacite_changed_and_keeps_local_intent(env: 
         )
     unchanged = set(dois) - {*findable[:5], hidden}
     assert all(after[d].updated_at == before[d].updated_at for d in unchanged)
-    assert env.run("import").stdout.endswith("0 refreshed, 17 unchanged, 3 kept\n")
+    assert env.run("import").stdout.endswith("0 refreshed, 16 unchanged, 4 kept\n")
 
 
 def test_filters_reach_datacite_and_only_what_they_select_is_imported(env: Env) -> None:

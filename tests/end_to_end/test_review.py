@@ -209,7 +209,7 @@ def _seed_for_listing(env: Env) -> dict[str, str]:
     rows = [
         ("urn:nasa:pds:insight_cameras::1.0", "InSight Cameras Bundle", "img", "alice@example.org"),
         ("urn:nasa:pds:insight_rad::1.0", "InSight RAD 100% calibrated", "img", "bob@example.org"),
-        ("urn:nasa:pds:mars2020_x::1.0", "Mars 2020 under_score", "geo", "alice@example.org"),
+        ("urn:nasa:pds:mars2020_x::1.0", "Mars 2020 under_score Étude", "geo", "alice@example.org"),
         ("urn:nasa:pds:insightful::1.0", "Insightful things", "geo", "Carol"),
     ]
     dois = {}
@@ -281,6 +281,7 @@ def _check_list_filters(env: Env) -> None:
     assert _listed(env, "--title", "100%") == ["insight_rad"]
     assert _listed(env, "--title", "100_") == []
     assert _listed(env, "--title", "under_score") == ["mars2020_x"]
+    assert _listed(env, "--title", "étude") == ["mars2020_x"]  # any case beyond ASCII too
     assert _listed(env, "--status", "to-be-registered") == ["insightful"]
     assert _listed(env, "--status", "to-be-registered", "--node", "img") == []
     assert _listed(env, "--ids", "*insight*", "--limit", "2") == ["insight_cameras", "insight_rad"]

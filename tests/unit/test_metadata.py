@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from organiser.domain.metadata import Difference, differences
+from organiser.domain.metadata import Difference, differences, repository_identifiers
 
 from conftest import DATA
 
@@ -40,3 +40,35 @@ def test_each_changed_field_is_one_difference() -> None:
 
 def test_a_field_missing_at_datacite_shows_as_none() -> None:
     assert differences({"version": "2.0"}, {}) == [Difference("version", "2.0", "(none)")]
+
+
+def test_types_datacite_derives_are_no_drift() -> None:
+    local = {"types": {"resourceTypeGeneral": "Dataset", "resourceType": "PDS4 Bundle"}}
+    held = {
+        "types": {
+            "resourceTypeGeneral": "Dataset",
+            "resourceType": "PDS4 Bundle",
+            "schemaOrg": "Dataset",
+            "citeproc": "dataset",
+            "bibtex": "misc",
+            "ris": "DATA",
+        }
+    }
+    assert differences(local, held) == []
+    held["types"]["resourceType"] = "PDS4 Collection"
+    assert [d.field for d in differences(local, held)] == ["types"]
+
+
+def test_repository_identifiers_leave_out_dois() -> None:
+    attributes = {
+        "identifiers": [
+            {"identifier": "https://doi.org/10.17189/29569", "identifierType": "DOI"},
+            {"identifier": "urn:nasa:pds:insight_cameras::1.0", "identifierType": "PDS4 LIDVID"},
+        ],
+        "alternateIdentifiers": [
+            {"alternateIdentifier": "10.17189/29569", "alternateIdentifierType": "Site ID"}
+        ],
+    }
+    assert repository_identifiers(attributes, "10.17189/29569") == {
+        "urn:nasa:pds:insight_cameras::1.0"
+    }

@@ -114,7 +114,6 @@ def test_a_findable_answer_to_a_draft_s_pass_adopts_it(
         (None, "findable", S.REGISTERED),
         (None, "registered", S.DELETED),  # hidden: what organiser's own delete leaves
         (S.RESERVED, "findable", S.REGISTERED),
-        (S.DELETED, "draft", S.RESERVED),
     ],
 )
 def test_imported_status_follows_datacite(current: State | None, remote: str, lands: State) -> None:
@@ -131,6 +130,7 @@ def test_imported_status_follows_datacite(current: State | None, remote: str, la
             "is update-registered: waiting for a pass, left as it is",
         ),
         (None, "tombstoned", "has an unknown DataCite state 'tombstoned'"),
+        (S.DELETED, "findable", "is deleted (final): left as it is"),
     ],
 )
 def test_import_leaves_queued_records_alone(
