@@ -31,6 +31,44 @@ MINIMAL = {
 }
 
 
+#: The test PostgreSQL database (scripts/test starts one), if any.
+PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
+
+
+def _fresh(url: str) -> Any:
+    """Empty the database at ``url`` and open it at the current schema (every table, every
+    index); give the peewee database."""
+    database = open_database(url)
+    database.drop_tables(list(MODELS))
+    database.close()
+    return open_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the current schema version, on SQLite and on the test PostgreSQL
+    (skipped without one); give its URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'o.db'}"
+    elif PG_URL:
+        url = PG_URL
+    else:
+        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
+    database = _fresh(url)
+    yield url
+    database.close()
+
+
+@pytest.fixture
+def pg() -> Iterator[str]:
+    """The test PostgreSQL database, fresh (for what only row locks can show)."""
+    if not PG_URL:
+        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
+    database = _fresh(PG_URL)
+    yield PG_URL
+    database.close()
+
+
 @pytest.fixture
 def standin() -> Iterator[StandinServer]:
     """A fresh stand-in serving real HTTP on 127.0.0.1 for one test."""

@@ -6,7 +6,6 @@ throw-away database."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -36,47 +35,16 @@ from organiser.storage.models import (
     database_proxy,
 )
 
-from conftest import PASSWORD, PREFIX, USER
+from conftest import PASSWORD, PG_URL, PREFIX, USER
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
 CLAIM = timedelta(minutes=15)
-PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 RESERVE = [State.TO_BE_RESERVED]
 #: Settled records behind the queue: enough that PostgreSQL's planner, with statistics,
 #: prefers an index to reading the table whenever it can use one.
 SETTLED = 20_000
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database at the current schema version (every table, every index)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'o.db'}"
-    elif PG_URL:
-        url = PG_URL
-    else:
-        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
-    database = open_database(url)
-    database.drop_tables(list(MODELS))
-    database.close()
-    database = open_database(url)
-    yield url
-    database.close()
-
-
-@pytest.fixture
-def pg() -> Iterator[str]:
-    """The PostgreSQL database, fresh (for what only row locks can show)."""
-    if not PG_URL:
-        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
-    database = open_database(PG_URL)
-    database.drop_tables(list(MODELS))
-    database.close()
-    database = open_database(PG_URL)
-    yield PG_URL
-    database.close()
 
 
 def _insert(

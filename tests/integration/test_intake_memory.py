@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from conftest import Env, template, write_records
 
 #: Enough files for the process pool (and more than one of its chunks of 64 files).
 BATCH = 300
-PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 
 
 def test_a_batch_is_large_enough_to_be_read_in_parallel() -> None:
@@ -160,21 +158,6 @@ def test_dry_run_of_a_large_batch_writes_nothing(env: Env) -> None:
         ["would reserve", "(new DOI)", i] for i in identifiers
     ]
     assert env.snapshot() == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'o.db'}"
-    elif PG_URL:
-        url = PG_URL
-    else:
-        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
-    database = open_database(url)
-    database.drop_tables([History, Record])
-    database.create_tables([Record, History])
-    yield url
-    database.close()
 
 
 def test_a_write_that_fails_in_a_later_chunk_leaves_nothing(db: str) -> None:

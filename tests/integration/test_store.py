@@ -4,13 +4,10 @@ SQLite, and PostgreSQL when ORGANISER_TEST_POSTGRES_URL names a throw-away datab
 from __future__ import annotations
 
 import json
-import os
 import random
 import string
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,27 +15,10 @@ from organiser.domain.metadata import TITLE_KEY_LENGTH, title_of
 from organiser.domain.states import Action, State
 from organiser.storage import claims
 from organiser.storage import records as store
-from organiser.storage.database import open_database
 from organiser.storage.models import History, Record, database_proxy
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
 CLAIM = timedelta(minutes=15)
-PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'o.db'}"
-    elif PG_URL:
-        url = PG_URL
-    else:
-        pytest.skip("ORGANISER_TEST_POSTGRES_URL not set")
-    database = open_database(url)
-    database.drop_tables([History, Record])
-    database.create_tables([Record, History])
-    yield url
-    database.close()
 
 
 def _new(count: int) -> list[Record]:
