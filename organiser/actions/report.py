@@ -227,9 +227,19 @@ class NoMail(UserError):
 def recipients(app: App, report: Report) -> list[str]:
     """Give who :func:`send` mails ``report`` to: the alert recipients (the whole report),
     then each submitter of its records who is an email address (their own records)."""
+    return [address for to, _ in _mails(app, report) for address in to]
+
+
+def _mails(app: App, report: Report) -> list[tuple[list[str], Report]]:
+    """Give each mail of ``report``: the whole to ``[email] recipients``, and to each
+    submitter not among them the part about their own records."""
     operators = list(app.config["email"]["recipients"])
     known = {a.lower() for a in operators}
-    return operators + [s for s in report.submitters() if s.lower() not in known]
+    mails: list[tuple[list[str], Report]] = [(operators, report)] if operators else []
+    for submitter in report.submitters():
+        if submitter.lower() not in known:
+            mails.append(([submitter], report.for_submitter(submitter)))
+    return mails
 
 
 def send(app: App, report: Report, attachment: bool) -> str | None:
@@ -245,14 +255,7 @@ def send(app: App, report: Report, attachment: bool) -> str | None:
     mailer = app.mailer()
     if mailer is None:
         raise NoMail("[email] smtp_host is not set: the report cannot be mailed")
-    operators = list(app.config["email"]["recipients"])
-    known = {a.lower() for a in operators}
-    mails: list[tuple[list[str], Report]] = []
-    if operators:
-        mails.append((operators, report))
-    for submitter in report.submitters():
-        if submitter.lower() not in known:
-            mails.append(([submitter], report.for_submitter(submitter)))
+    mails = _mails(app, report)
     if not mails:
         raise NoMail("nobody to mail the report to: [email] recipients is empty")
     problems: list[str] = []

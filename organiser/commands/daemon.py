@@ -119,7 +119,6 @@ class Daemon:
         repair = self.app.config["scheduler"]["check_repair"]
         actor = "organiser daemon (check" + (" --repair)" if repair else ")")
         result = check_action.check(self.app, actor, repair=repair)
-        log.info("check finished", summary=result.summary())
         if result.alert_warning:
             log.warning("alert not sent", error=result.alert_warning)
 
