@@ -1,9 +1,18 @@
 """The DataCite REST API client: one method per remote effect, answers classified into the
-errors of :mod:`organiser.datacite.errors`."""
+errors of :mod:`organiser.datacite.errors`.
+
+An answer counts only for what was asked: the DOI it names must be the DOI sent (compared
+case-insensitively; DataCite answers in lower case), and a create must answer the state it
+asked for (draft, or findable with ``publish``), else :class:`AnswerMismatch` or
+:class:`StateMismatch` (the record fails; a create's answer is never an adoption). Every
+request has one deadline, ``timeout`` seconds from sending, for the whole exchange: sending,
+the answer's headers and its whole body, which is read in chunks (``connect_timeout`` bounds
+the connect). Answers are read only up to ``max_answer_bytes`` (one DOI, 10 MB) or
+``max_page_bytes`` (a listing page, 64 MB): see :mod:`organiser.datacite.answers`.
+"""
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,11 +24,11 @@ import requests
 import requests.adapters
 
 from organiser import __version__
+from organiser.datacite import answers
+from organiser.datacite.answers import MAX_ANSWER_BYTES, MAX_PAGE_BYTES, Answer
 from organiser.datacite.errors import (
-    CredentialsRefused,
-    DoiTaken,
     NotFound,
-    PermanentError,
+    StateMismatch,
     Throttled,
     TransientError,
     WrongEndpoint,
@@ -29,6 +38,8 @@ from organiser.datacite.ratelimit import RateLimiter
 JSONAPI = "application/vnd.api+json"
 #: The largest page DataCite's listing gives (``page[size]``).
 MAX_PAGE_SIZE = 1000
+#: The state a create leaves a DOI in, per event sent with it.
+CREATED = {None: "draft", "publish": "findable", "register": "registered"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ class DataCiteClient:
     """Talks to one DataCite API endpoint as one repository account, from any number of
     threads: one connection pool of ``connections``, every request through ``limiter``.
 
+    ``timeout`` is each request's deadline in seconds, from sending to the last byte of the
+    answer; ``connect_timeout`` bounds the connect. ``max_answer_bytes`` and
+    ``max_page_bytes`` bound what is read of an answer about one DOI and of a listing page.
     ``session`` is the HTTP seam: tests give a real session aimed at the stand-in.
     ``before_request`` is called before each request and each wait for one (a pass sets it
     to give up when it stops).
@@ -62,10 +76,13 @@ class DataCiteClient:
         limiter: RateLimiter | None = None,
         connections: int = 8,
         max_throttle_wait: float = 300.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_page_bytes: int = MAX_PAGE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
         self.timeouts = (connect_timeout, timeout)
+        self.max_answer_bytes, self.max_page_bytes = max_answer_bytes, max_page_bytes
         self.limiter = limiter
         self.max_throttle_wait = max_throttle_wait
         self.before_request: Callable[[], None] = lambda: None
@@ -84,10 +101,11 @@ class DataCiteClient:
     def get(self, doi: str) -> dict[str, Any] | None:
         """Give the DOI's attributes as DataCite holds them, or None if it does not exist.
 
-        Raises :class:`DataCiteError` subclasses for anything but 200/404.
+        Raises :class:`DataCiteError` subclasses for anything but 200/404 and for an answer
+        about another DOI.
         """
         try:
-            return self._call("GET", f"/dois/{doi}")
+            return self._call("GET", f"/dois/{doi}", doi)
         except NotFound:
             return None
 
@@ -97,13 +115,24 @@ class DataCiteClient:
         """Create ``doi`` with ``POST /dois`` (never overwrites): a draft, or with ``event``
         ("publish") findable in the same request; give its attributes.
 
-        Raises :class:`DoiTaken` if the DOI exists already, other :class:`DataCiteError`s else.
+        Raises :class:`DoiTaken` if the DOI exists already, :class:`StateMismatch` if the
+        answer shows another state than the one asked for (a create's answer never adopts a
+        DOI), :class:`AnswerMismatch` if it is about another DOI, other
+        :class:`DataCiteError`s else; ``ValueError`` for an event a create cannot carry.
         """
+        if event not in CREATED:
+            raise ValueError(f"a create cannot carry the event {event!r}")
         body = dict(attributes, doi=doi)
         body.pop("event", None)
         if event:
             body["event"] = event
-        return self._call("POST", "/dois", _document(doi, body))
+        answer = self._call("POST", "/dois", doi, _document(doi, body))
+        if answer.get("state") != CREATED[event]:
+            raise StateMismatch(
+                f"POST /dois: state mismatch: DataCite answered "
+                f"{answer.get('state') or 'no state'} to a create asking for {CREATED[event]}"
+            )
+        return answer
 
     def create_draft(self, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
         """Create ``doi`` as a draft (see :meth:`create`)."""
@@ -113,18 +142,19 @@ class DataCiteClient:
         """Send ``attributes`` (and an optional ``event``: publish, register, hide) with
         ``PUT /dois/{doi}``; give the attributes DataCite answers with.
 
-        Raises :class:`DataCiteError` subclasses.
+        Raises :class:`DataCiteError` subclasses (:class:`AnswerMismatch` for an answer about
+        another DOI).
         """
         body = dict(attributes, doi=doi)
         body.pop("event", None)
         if event:
             body["event"] = event
-        return self._call("PUT", f"/dois/{doi}", _document(doi, body))
+        return self._call("PUT", f"/dois/{doi}", doi, _document(doi, body))
 
     def delete(self, doi: str) -> None:
         """Delete a draft DOI. Raises :class:`NotFound` if it does not exist and
         :class:`PermanentError` (405) if it is not a draft."""
-        self._call("DELETE", f"/dois/{doi}")
+        self._call("DELETE", f"/dois/{doi}", doi)
 
     def list_dois(
         self,
@@ -151,7 +181,8 @@ class DataCiteClient:
 
         Raises :class:`ValueError` for a bad ``page_size``, and the :class:`DataCiteError`
         subclasses of the other requests (:class:`WrongEndpoint` for an answer that is not a
-        DataCite list) when a page fails for good; the pages given before stay valid.
+        DataCite list, :class:`AnswerTooLarge` for a page over ``max_page_bytes``) when a page
+        fails for good; the pages given before stay valid.
         """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}, not {page_size}")
@@ -184,54 +215,72 @@ class DataCiteClient:
         """Fetch one listing page (its query string from the first request or ``links.next``,
         always sent to ``base_url``: no credentials go to another host); give the document.
         Raises :class:`WrongEndpoint` when the answer is not a DataCite list."""
-        response = self._exchange("GET", f"{self.base_url}/dois?{query}", what)
+        url = f"{self.base_url}/dois?{query}"
+        answer = self._exchange("GET", url, what, None, self.max_page_bytes)
         try:
-            document = response.json()
+            document = answer.json()
         except ValueError:
             document = None
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, list) or not all(
             isinstance(item, dict) and isinstance(item.get("attributes"), dict) for item in data
         ):
-            raise WrongEndpoint(f"{what}: {response.status_code} answer is not a DataCite list")
+            raise WrongEndpoint(f"{what}: {answer.status} answer is not a DataCite list")
         return document
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send one request (see :meth:`_exchange`); give the DOI's attributes it answers
-        with ({} for no content)."""
+    def _call(
+        self, method: str, path: str, doi: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send one request about ``doi`` (see :meth:`_exchange`); give the DOI's attributes
+        it answers with ({} for no content). Raises :class:`AnswerMismatch` for an answer
+        about another DOI."""
         what = f"{method} {path}"
-        return _attributes(what, self._exchange(method, self.base_url + path, what, body))
+        answer = self._exchange(method, self.base_url + path, what, body, self.max_answer_bytes)
+        return answers.attributes(what, answer, doi)
 
     def _exchange(
-        self, method: str, url: str, what: str, body: dict[str, Any] | None = None
-    ) -> requests.Response:
-        """Send one request (through the rate limiter); give a successful answer, or raise the
-        :class:`DataCiteError` it is classified as. A throttled request waits and goes again,
-        as often as it takes: throttling is not failure."""
+        self, method: str, url: str, what: str, body: dict[str, Any] | None, limit: int
+    ) -> Answer:
+        """Send one request (through the rate limiter) and read its answer whole, up to
+        ``limit`` bytes; give a successful answer, or raise the :class:`DataCiteError` it is
+        classified as. A throttled request waits and goes again, as often as it takes:
+        throttling is not failure."""
         while True:
             self.before_request()
             if self.limiter is not None:
                 self.limiter.acquire(self.before_request)
+            answer = self._send(method, url, what, body, limit)
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=body,
-                    timeout=self.timeouts,
-                    headers={"Content-Type": JSONAPI} if body is not None else None,
-                )
-            except requests.Timeout:
-                raise TransientError(f"{what}: DataCite did not answer in time") from None
-            except requests.ConnectionError as exc:
-                raise TransientError(f"{what}: DataCite unreachable ({_cause(exc)})") from None
-            try:
-                _check(what, response)
-                return response
+                answers.check(what, answer)
+                return answer
             except Throttled as exc:
                 wait = min(exc.retry_after or 1.0, self.max_throttle_wait)
                 if self.limiter is None:
                     raise  # no shared limiter to slow down: the caller retries
                 self.limiter.throttle(wait)
+
+    def _send(
+        self, method: str, url: str, what: str, body: dict[str, Any] | None, limit: int
+    ) -> Answer:
+        """Make one HTTP exchange within one deadline (``timeout`` from now) and give the
+        answer read whole. Raises :class:`TransientError` when it cannot be made in time,
+        :class:`AnswerTooLarge` for a successful answer over ``limit``."""
+        connect, timeout = self.timeouts
+        deadline = time.monotonic() + timeout
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=body,
+                timeout=(connect, timeout),
+                headers={"Content-Type": JSONAPI} if body is not None else None,
+                stream=True,  # the body is read by answers.read, within the deadline
+            )
+        except requests.Timeout:
+            raise answers.late(what) from None
+        except requests.ConnectionError as exc:
+            raise TransientError(f"{what}: DataCite unreachable ({answers.cause(exc)})") from None
+        return answers.read(response, what, deadline, timeout, limit)
 
 
 def _document(doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -249,95 +298,3 @@ def _search_time(when: datetime) -> str:
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _attributes(what: str, response: requests.Response) -> dict[str, Any]:
-    """Give the DOI's attributes in a successful answer (with its ``doi``), {} for 204.
-    Raises :class:`WrongEndpoint` if it is not a DataCite document."""
-    if response.status_code == 204:
-        return {}
-    try:
-        data = response.json()["data"]
-        return dict(data["attributes"], doi=data.get("id") or data["attributes"].get("doi"))
-    except (ValueError, KeyError, TypeError):
-        status = response.status_code
-        raise WrongEndpoint(f"{what}: {status} answer is not a DataCite document") from None
-
-
-def _check(what: str, response: requests.Response) -> None:
-    """Raise the :class:`DataCiteError` an unsuccessful answer means; return for a success
-    (2xx with JSON or no content)."""
-    status = response.status_code
-    if status == 204:
-        return
-    if status == 429 or (status == 403 and not _is_json(response)):
-        # 429, or the HTML 403 that DataCite's firewall answers with when it throttles
-        raise Throttled(f"{what}: {status} {_errors(response)}".rstrip(), _retry_after(response))
-    if status == 408 or status >= 500:  # a proxy's HTML error page included
-        raise TransientError(f"{what}: {status} {_errors(response)}".rstrip())
-    if status != 401 and response.content and not _is_json(response):
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0].strip()
-        raise WrongEndpoint(
-            f"{what}: {status} answer is {kind}, not JSON; is [datacite] url DataCite's REST API?"
-        )
-    if 200 <= status < 300:
-        return
-    detail = _errors(response)
-    message = f"{what}: {status} {detail}".rstrip()
-    if status == 401:
-        raise CredentialsRefused(f"{what}: 401 DataCite refused the repository credentials")
-    if status == 404 and what == "POST /dois":
-        raise WrongEndpoint(f"{message}: no /dois collection there; check [datacite] url")
-    if status == 404:
-        raise NotFound(message, status)
-    if status == 422 and "already been taken" in detail:
-        raise DoiTaken(message, status)
-    raise PermanentError(message, status)
-
-
-def _is_json(response: requests.Response) -> bool:
-    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    return kind.endswith("json")
-
-
-def _errors(response: requests.Response) -> str:
-    """Give DataCite's ``{"errors":[{"source","title"}]}`` as ``source: title; ...``."""
-    try:
-        errors = response.json().get("errors") or []
-        parts = []
-        for error in errors:
-            source, title = error.get("source"), error.get("title") or error.get("detail") or ""
-            parts.append(f"{source}: {title}" if source else title)
-        if parts:
-            return "; ".join(parts)
-    except (ValueError, AttributeError):
-        pass
-    return response.reason or ""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _cause(exc: Exception) -> str:
-    text = str(exc.args[0] if exc.args else exc)
-    for marker in (
-        "Connection refused",
-        "Connection reset",
-        "Connection aborted",
-        "RemoteDisconnected",
-        "Name or service not known",
-        "timed out",
-    ):
-        if marker in text:
-            return marker.lower()
-    return type(exc).__name__

@@ -1,9 +1,11 @@
 """How DataCite's answers are classified; what a pass does with each class:
 
-- :class:`TransientError`: connection error, timeout, 408, 429 (with ``retry_after``), 5xx.
-  Worth retrying; the record keeps its state if it goes on failing.
-- :class:`PermanentError`: 400, 403, 404, 405, 422, or a state other than the one asked for.
-  Failing again will not help until someone changes something; other records go on.
+- :class:`TransientError`: connection error, no whole answer by the request's deadline, 408,
+  429 (with ``retry_after``), 5xx. Worth retrying; the record keeps its state if it goes on
+  failing.
+- :class:`PermanentError`: 400, 403, 404, 405, 422, a state other than the one asked for, an
+  answer about another DOI, a successful answer too large to read. Failing again will not help
+  until someone changes something; other records go on.
 - :class:`SystemicError`: 401, or an answer showing the URL is not DataCite's API. No record
   can succeed: the run stops.
 """
@@ -48,7 +50,21 @@ class NotFound(PermanentError):
 
 class StateMismatch(PermanentError):
     """DataCite answered, but the DOI is not in the state the effect should have left it in
-    (DataCite silently ignores an event that is not a valid transition)."""
+    (DataCite silently ignores an event that is not a valid transition), or a create answered
+    another state than the one it asked for (never taken as an adoption)."""
+
+
+class AnswerMismatch(PermanentError):
+    """DataCite's answer is about another DOI than the one asked about: it proves nothing for
+    this record, so nothing is marked done on it."""
+
+
+class AnswerTooLarge(PermanentError):
+    """A successful answer larger than the client reads (see
+    :data:`organiser.datacite.answers.MAX_ANSWER_BYTES`): refused without being held in memory.
+    Permanent, not transient: what DataCite holds for a DOI does not shrink by asking again,
+    and retrying would fetch the same bytes; the record is tried again after
+    ``max_retry_delay`` or a new mark."""
 
 
 class SystemicError(DataCiteError):

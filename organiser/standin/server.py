@@ -4,6 +4,8 @@
 401 for bad credentials, 403 for a DOI outside the account's prefixes, 404 for an unknown DOI.
 ``/_standin/faults`` (GET/PUT JSON), ``/_standin/dois`` (GET: DOI -> state; POST: preload
 documents) and ``/_standin/requests`` let tests and the demo steer and inspect it over HTTP.
+The answer faults (``other_doi``, ``wrong_state``, ``trickle``, ``oversize_mb``) change only
+what is sent back: the request is applied as DataCite would.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +38,12 @@ class Handler(BaseHTTPRequestHandler):
         # headers and body go out in separate writes: without this, Nagle's algorithm and the
         # client's delayed ACK add ~40 ms to every answer
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        # a client that gave up on an answer (a deadline, a size limit) may reset the
+        # connection: that ends it, quietly
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -120,7 +129,9 @@ class Handler(BaseHTTPRequestHandler):
         if drop:
             self._drop()
             return
-        seen.status = self._send(status, answer)
+        if listing_query is None and 200 <= status < 300 and answer is not None:
+            answer = _lie(answer, faults, method)
+        seen.status = self._send(status, answer, faults=faults)
 
     def _apply(
         self,
@@ -210,19 +221,47 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> int:
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        faults: Faults | None = None,
+    ) -> int:
+        """Answer ``status`` with ``body`` as JSON; ``faults`` may trickle or pad it."""
         payload = b"" if body is None else json.dumps(body).encode()
+        pad, chunked, trickle = 0, False, 0.0
+        if faults is not None:
+            trickle = faults.trickle
+            if faults.oversize_mb > 0 and 200 <= status < 300 and payload:
+                pad = max(0, int(faults.oversize_mb * 1024 * 1024) - len(payload))
+                chunked = faults.oversize_chunked
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/vnd.api+json")
-            self.send_header("Content-Length", str(len(payload)))
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(payload) + pad))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            for block in _blocks(payload, pad):
+                self._write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block, trickle)
+            if chunked:
+                self._write(b"0\r\n\r\n", trickle)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
         return status
+
+    def _write(self, data: bytes, trickle: float) -> None:
+        """Write ``data``; with ``trickle``, one byte every ``trickle`` seconds."""
+        if trickle <= 0:
+            self.wfile.write(data)
+            return
+        for i in range(len(data)):
+            time.sleep(trickle)
+            self.wfile.write(data[i : i + 1])
 
     def _send_html(self, status: int, page: str) -> int:
         payload = page.encode()
@@ -240,6 +279,29 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
+
+
+def _lie(answer: dict[str, Any], faults: Faults, method: str) -> dict[str, Any]:
+    """Give a DOI's document as the ``other_doi`` and ``wrong_state`` faults misreport it."""
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        return answer
+    data, attributes = dict(data), dict(data.get("attributes") or {})
+    if faults.other_doi:
+        prefix, _, suffix = str(data.get("id", "")).partition("/")
+        data["id"] = attributes["doi"] = f"{prefix}/other.{suffix}"
+    if faults.wrong_state and method in ("POST", "PUT"):
+        attributes["state"] = faults.wrong_state
+    return dict(answer, data=dict(data, attributes=attributes))
+
+
+def _blocks(payload: bytes, pad: int) -> Iterator[bytes]:
+    """Give ``payload``, then ``pad`` spaces (valid trailing JSON whitespace) in blocks."""
+    if payload:
+        yield payload
+    while pad > 0:
+        yield b" " * min(pad, 65536)
+        pad -= 65536
 
 
 class StandinServer(ThreadingHTTPServer):

@@ -6,8 +6,9 @@ and hide move draft/registered/findable and are silently ignored when not a vali
 leaving draft needs the required metadata (422 listing what is missing).
 
 Switchable :class:`Faults` (latency, 5xx, timeouts, changes applied and then the connection
-dropped, 429 with Retry-After, an outage, per-DOI errors) make the organiser's failure paths
-testable.
+dropped, 429 with Retry-After, an outage, per-DOI errors, and answers that name another DOI,
+show the wrong state, trickle in byte by byte or are oversized) make the organiser's failure
+paths testable.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class Faults:
     outage_for: float | None = None  # ... for this many seconds (None: until faults change)
     fail_dois: dict[str, int] = field(default_factory=dict)  # DOI -> status to answer with
     seed: int | None = None
+    # answers that lie or misbehave; the request itself is applied as DataCite would
+    other_doi: bool = False  # an answer about one DOI names another DOI
+    wrong_state: str | None = None  # a POST's or PUT's answer shows this state
+    trickle: float = 0.0  # send each /dois answer's body one byte every this many seconds
+    oversize_mb: float = 0.0  # pad each successful /dois answer to this many MB (whitespace)
+    oversize_chunked: bool = False  # ... sent chunked, without Content-Length
 
 
 @dataclass
