@@ -113,13 +113,14 @@ class App:
         """Steward node ids and long names: the PDS ones plus ``[intake] extra_nodes``."""
         return {**pds4.NODES, **self.config["intake"]["extra_nodes"]}
 
-    def intake_options(self, node: str | None) -> intake.Options:
-        """Give what intake needs for records held by ``node``."""
+    def intake_options(self, node: str | None, max_records: int | None = None) -> intake.Options:
+        """Give what intake needs for records held by ``node``, at most ``max_records`` per
+        source (None: no limit; the API passes ``[api] max_records``)."""
         cfg = self.config["intake"]
         crosswalk = pds4.Crosswalk(
             cfg["publisher"], cfg["keywords"], cfg["landing_page"], self.nodes
         )
-        limits = Limits(cfg["max_bytes"], cfg["url_timeout"], cfg["max_redirects"])
+        limits = Limits(cfg["max_bytes"], cfg["url_timeout"], cfg["max_redirects"], max_records)
         return intake.Options(self.scheme, crosswalk, node, limits)
 
     def client(self) -> DataCiteClient:

@@ -34,6 +34,16 @@ class Key:
     secret: bool = False
 
 
+def _optional_url(value: str) -> str:
+    """Parse an http(s) URL without query or fragment (a path is allowed); empty stays empty."""
+    if not value.strip():
+        return ""
+    parsed = P.url(value)
+    if "?" in parsed or "#" in parsed:
+        raise ValueError("must be an http:// or https:// URL without a query or fragment")
+    return parsed
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "datacite": {
         "url": Key(
@@ -117,7 +127,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_bytes": Key(
             P.number(int, 1, 2**30), "10485760", "Largest metadata file or URL body, bytes."
         ),
-        "url_timeout": Key(P.number(float, 1, 600), "30", "Seconds to wait for a metadata URL."),
+        "url_timeout": Key(
+            P.number(float, 1, 600),
+            "30",
+            "Seconds a metadata URL may take in all: connecting, redirects and the body.",
+        ),
         "max_redirects": Key(P.number(int, 0, 30), "5", "Redirects followed for a metadata URL."),
     },
     "organiser": {
@@ -221,6 +235,25 @@ SCHEMA: dict[str, dict[str, Key]] = {
             P.number(int, 1024, 2**30),
             "10485760",
             "Largest request body 'organiser serve' accepts, bytes (larger: 413).",
+        ),
+        "max_records": Key(
+            P.number(int, 1, 10**6),
+            "10000",
+            "Most records one API request may reserve (more: 400); the command line has no "
+            "such limit.",
+        ),
+        "url_fetches": Key(
+            P.number(int, 1, 32),
+            "4",
+            "Metadata URLs the API fetches at once (each within [intake] url_timeout); a "
+            "request that finds them all busy for a second gets 503.",
+        ),
+        "base_url": Key(
+            _optional_url,
+            "",
+            "The API's public address, e.g. https://doi.example.org (behind a proxy); links "
+            "such as GET /dois's next page are built from it. Empty: http://host:port from "
+            "this section.",
         ),
     },
     "logging": {

@@ -3,13 +3,16 @@ and its documentation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
 from organiser import __version__
-from organiser.api import BASE_PATH, docs, errors
-from organiser.api.limits import BodyLimit
+from organiser.api import BASE_PATH, docs, errors, schemas
+from organiser.api.limits import BodyLimit, FetchGate
 from organiser.api.routes import check, doi, dois
 from organiser.app import App
 
@@ -41,6 +44,7 @@ def create_app(app: App) -> ASGIApp:
     for module in (check, dois, doi):  # /dois/check before /dois
         api.include_router(module.router)
     docs.install(api)
+    api.openapi = _document(api)  # type: ignore[method-assign]
 
     outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     outer.state.organiser = app
@@ -51,4 +55,33 @@ def create_app(app: App) -> ASGIApp:
         return RedirectResponse(f"{BASE_PATH}{docs.UI_PATH}")
 
     outer.mount(BASE_PATH, api)
-    return BodyLimit(outer, app.config["api"]["max_body_bytes"])
+    settings = app.config["api"]
+    return BodyLimit(FetchGate(outer, settings["url_fetches"]), app, settings["max_body_bytes"])
+
+
+#: The 400 answer, as the OpenAPI document has it.
+_INVALID = {
+    "description": schemas.ERRORS[400],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def _document(api: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Give ``api``'s OpenAPI document maker: FastAPI's, with the codes the server really
+    answers: a validation error is a 400 (never FastAPI's 422) on every operation that has
+    parameters or a body."""
+
+    def document() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            spec = FastAPI.openapi(api)
+            for methods in spec.get("paths", {}).values():
+                for operation in methods.values():
+                    responses = operation.setdefault("responses", {})
+                    responses.pop("422", None)
+                    if operation.get("parameters") or operation.get("requestBody"):
+                        responses.setdefault("400", _INVALID)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(unused, None)
+        return api.openapi_schema
+
+    return document

@@ -101,7 +101,8 @@ def needs(role: Role) -> Callable[..., object]:
                 return None
             return Caller(found.name, Role.named(found.role), found.email)
 
-        who = await run_in_threadpool(check)
+        # verified before the body was read (organiser.api.limits.BodyLimit), or not yet
+        who = getattr(request.state, "caller", None) or await run_in_threadpool(check)
         if who is None:
             log.warning("api token refused", client=request.client.host if request.client else None)
             raise ApiError(401, "the bearer token is unknown or revoked", CHALLENGE)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import socket
 from collections.abc import Iterator
 
 from starlette.requests import HTTPConnection
@@ -28,3 +30,21 @@ def opened(app: App) -> Iterator[None]:
             yield
     except DRIVER_ERRORS as exc:
         raise classify(exc, str(app.config["database"]["url"])) from None
+
+
+def public_base(app: App) -> str:
+    """Give the API's public address without a trailing slash: ``[api] base_url``, or
+    ``http://HOST:PORT`` from ``[api] host`` and ``port`` (this machine's name when the host
+    is a wildcard address). Never the client's ``Host`` header."""
+    api = app.config["api"]
+    if api["base_url"]:
+        return str(api["base_url"]).rstrip("/")
+    host = str(api["host"]).strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass  # a name
+    return f"http://{host}:{api['port']}"

@@ -3,6 +3,7 @@ one entry per line of the organiser's one-line messages (the same lines the CLI 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import structlog
@@ -10,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from organiser.errors import OrganiserError, Unavailable, UserError
-from organiser.storage.database import DatabaseError
+from organiser.storage.database import DatabaseError, DatabaseUnavailable
 
 log = structlog.get_logger("organiser.api")
 
@@ -53,16 +55,66 @@ def status_of(exc: OrganiserError) -> int:
     return 500
 
 
+#: The command line's flags in messages from shared code, as the API's parameters say it.
+_FLAGS = (
+    (re.compile(r"--force\b"), "force=true"),
+    (re.compile(r"--reason TEXT\b"), "reason=TEXT"),
+    (re.compile(r"--(node|reason|submitter|force)\b"), r"\1"),
+)
+
+
+def api_words(message: str) -> str:
+    """Give ``message`` (a line the command line also prints) naming the API's query
+    parameters instead of the command line's flags (``--node`` → ``node``, ``--force`` →
+    ``force=true``)."""
+    for flag, name in _FLAGS:
+        message = flag.sub(name, message)
+    return message
+
+
+def public(exc: OrganiserError) -> tuple[int, str, str]:
+    """Give (status, name, message) to answer ``exc`` with, and log it as its status
+    deserves. The database's errors are answered without their text (it names the
+    database's path or URL): the log has it."""
+    status = status_of(exc)
+    name, message = type(exc).__name__, api_words(str(exc))
+    if isinstance(exc, DatabaseUnavailable):
+        log.warning("api request failed", status=status, error=str(exc))
+        message = "the database is unavailable; try again later"
+    elif isinstance(exc, DatabaseError):
+        log.error("api request failed", status=status, error=str(exc))
+        message = "the database cannot be used (the server's log says why)"
+    elif status == 501:
+        log.info("api request refused", status=status, error=message)  # documented, expected
+    elif status >= 500:
+        log.error("api request failed", status=status, error=message)
+    return status, name, message
+
+
+#: The methods an ``Allow`` header may name.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Give the methods some route of ``request``'s application answers at its path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install(api: FastAPI) -> None:
     """Make ``api`` answer every error with the JSON error body."""
 
     @api.exception_handler(OrganiserError)
     async def organiser_error(_request: Request, exc: OrganiserError) -> JSONResponse:
-        status = status_of(exc)
-        if status >= 500:
-            log.error("api request failed", status=status, error=str(exc))
+        status, name, message = public(exc)
         headers = exc.headers if isinstance(exc, ApiError) else None
-        return answer(status, type(exc).__name__, str(exc), headers)
+        return answer(status, name, message, headers)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -75,10 +127,19 @@ def install(api: FastAPI) -> None:
         return answer(400, "InvalidArgument", "\n".join(lines) or "invalid request")
 
     @api.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return answer(exc.status_code, "HTTPError", str(exc.detail), exc.headers)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        message = str(exc.detail)
+        if exc.status_code == 405:
+            methods = allowed_methods(request)
+            headers["Allow"] = ", ".join(methods)
+            message = (
+                f"{request.method} {request.url.path}: method not allowed "
+                f"(allowed: {', '.join(methods)})"
+            )
+        return answer(exc.status_code, "HTTPError", message, headers)
 
     @api.exception_handler(Exception)
     async def internal(_request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error in an api request", exc_info=exc)
-        return answer(500, "InternalError", f"internal error: {type(exc).__name__}")
+        return answer(500, "InternalError", f"internal error ({type(exc).__name__}); logged")

@@ -122,16 +122,19 @@ def detail(view: RecordView) -> DoiRecord:
     )
 
 
-#: The error answers an operation may give, for the OpenAPI document.
+#: What each error status means, for the OpenAPI document.
+ERRORS = {
+    400: "Invalid argument or input (the same one-line messages as the command line)",
+    401: "No token, or an unknown or revoked one",
+    403: "The token's role (or submitter address) does not allow this",
+    404: "No such record",
+    413: "Request body over [api] max_body_bytes",
+    501: "Not implemented",
+    503: "The database is unavailable",
+}
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """Give the ``responses`` entries for ``codes``, each with the error body."""
-    text = {
-        400: "Invalid argument or input (the same one-line messages as the command line)",
-        401: "No token, or an unknown or revoked one",
-        403: "The token's role (or submitter address) does not allow this",
-        404: "No such record",
-        413: "Request body over [api] max_body_bytes",
-        501: "Not implemented",
-        503: "The database is unavailable",
-    }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+    """Give the ``responses`` entries for ``codes`` (an operation's error answers, for the
+    OpenAPI document), each with the error body."""
+    return {code: {"model": ErrorBody, "description": ERRORS[code]} for code in codes}

@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 from organiser.domain.identifiers import normalise_doi
-from organiser.intake import people, safexml, validate
+from organiser.intake import bounds, people, safexml, validate
 from organiser.intake.formats import datacite_json, datacite_xml, pds4, spreadsheet
 from organiser.intake.model import Found, InputError, Metadata, Options
 from organiser.intake.sources import Source, SourceError, expand, load
@@ -84,7 +84,8 @@ def read(source: Source, options: Options) -> list[Metadata]:
         document = datacite_json.parse(source)
         if spreadsheet.is_labels_payload(document):
             return _sheet(source, options, document)
-        raws = list(datacite_json.records(source, document))
+        raws = list(islice(datacite_json.records(source, document), _cap(options)))
+        _check_count(source, options, len(raws))
     elif head[:14].lower().startswith(_HTML):
         raise InputError(f"{source.name}: an HTML page, not a label or DataCite XML")
     else:
@@ -112,6 +113,22 @@ def read(source: Source, options: Options) -> list[Metadata]:
             for name, raw in zip(names, raws, strict=True)
         ]
     )
+
+
+def _cap(options: Options) -> int | None:
+    """Give how many records to take from a source to know whether it holds too many."""
+    most = options.limits.max_records
+    return None if most is None else most + 1
+
+
+def _check_count(source: Source, options: Options, count: int) -> None:
+    """Refuse (:class:`InputError`) a source with more than ``max_records`` records."""
+    most = options.limits.max_records
+    if most is not None and count > most:
+        raise InputError(
+            f"{source.name}: more than {most} records; at most {most} are read at once "
+            "([api] max_records)"
+        )
 
 
 def _local(tag: Any) -> str:
@@ -145,7 +162,8 @@ def _sheet(source: Source, options: Options, payload: Any = None) -> list[Metada
             rows = ((f"row {n}", row) for n, row in spreadsheet.rows(source.data, source.suffix))
         else:
             rows = spreadsheet.labels(payload)
-        for where, row in rows:
+        for count, (where, row) in enumerate(rows, 1):
+            _check_count(source, options, count)
             try:
                 found = _label(
                     f"{source.name} {where}",
@@ -171,8 +189,10 @@ def _checked(found: list[Found]) -> list[Metadata]:
     items: list[Metadata] = []
     errors: list[str] = []
     for item in found:
-        problems = people.check(item.attributes)  # also puts names in NFC, in place
-        problems += validate.schema_errors(item.attributes, item.url)
+        problems = bounds.long_values(item.attributes, item.url)
+        if not problems:  # what is too long is not worth checking further
+            problems = people.check(item.attributes)  # also puts names in NFC, in place
+            problems += validate.schema_errors(item.attributes, item.url)
         errors += [f"{item.source}: {line}" for line in problems]
         if not errors:
             items.append(Metadata.of(*item))

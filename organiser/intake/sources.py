@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from organiser.intake.deadline import Deadline
+
 SUFFIXES = (".json", ".xml", ".lblx", ".csv", ".xlsx")
 
 
@@ -24,9 +26,14 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
+    """How much intake reads: ``max_bytes`` per source, ``timeout`` seconds for a whole URL
+    fetch (connecting, redirects and the body), ``max_redirects``, and ``max_records`` per
+    source (None: no limit; the API sets ``[api] max_records``)."""
+
     max_bytes: int = 10 * 1024 * 1024
     timeout: float = 30.0
     max_redirects: int = 5
+    max_records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,29 +99,33 @@ def load(name: str, limits: Limits, session: requests.Session | None = None) -> 
 
 
 def _fetch(url: str, limits: Limits, session: requests.Session) -> Source:
+    """Give the body of ``url``, the whole fetch (connecting, redirects, headers, body)
+    within ``limits.timeout`` seconds. Raises :class:`SourceError`."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise SourceError(f"{url}: only http:// and https:// URLs are read")
     session.max_redirects = limits.max_redirects
-    try:
-        with session.get(
-            url, stream=True, timeout=(min(limits.timeout, 10), limits.timeout)
-        ) as answer:
-            if urlsplit(answer.url).scheme not in ("http", "https"):
-                raise SourceError(f"{url}: redirected away from http(s)")
-            if answer.status_code != 200:
-                raise SourceError(f"{url}: HTTP {answer.status_code} {answer.reason}")
-            data = bytearray()
-            for chunk in answer.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > limits.max_bytes:
-                    raise SourceError(f"{url}: larger than the {_mb(limits.max_bytes)} limit")
-    except requests.TooManyRedirects:
-        raise SourceError(f"{url}: more than {limits.max_redirects} redirects") from None
-    except requests.Timeout:
-        raise SourceError(f"{url}: no answer within {limits.timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise SourceError(f"{url}: cannot fetch ({type(exc).__name__})") from None
+    with Deadline(limits.timeout) as deadline:
+        deadline.mount(session)
+        try:
+            with session.get(url, stream=True, timeout=limits.timeout) as answer:
+                if urlsplit(answer.url).scheme not in ("http", "https"):
+                    raise SourceError(f"{url}: redirected away from http(s)")
+                if answer.status_code != 200:
+                    raise SourceError(f"{url}: HTTP {answer.status_code} {answer.reason}")
+                data = bytearray()
+                for chunk in answer.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > limits.max_bytes:
+                        raise SourceError(f"{url}: larger than the {_mb(limits.max_bytes)} limit")
+                if deadline.expired:  # the socket was shut down: what was read is cut short
+                    raise requests.Timeout()
+        except requests.TooManyRedirects:
+            raise SourceError(f"{url}: more than {limits.max_redirects} redirects") from None
+        except requests.RequestException as exc:
+            if deadline.expired or isinstance(exc, requests.Timeout):
+                raise SourceError(f"{url}: not read within {limits.timeout:g} s") from None
+            raise SourceError(f"{url}: cannot fetch ({type(exc).__name__})") from None
     return Source(url, bytes(data), Path(urlsplit(url).path).suffix.lower())
 
 

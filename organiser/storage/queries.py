@@ -51,11 +51,9 @@ def _like(column: Any, pattern: str) -> Any:
 
 
 def _any(conditions: Iterable[Any]) -> Any:
-    conditions = list(conditions)
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined = combined | condition
-    return combined
+    """Give ``(a OR b OR ...)``, flat: ``a | b | ...`` nests a parenthesis per condition,
+    which overflows SQLite's parser stack from about 40 conditions on."""
+    return NodeList(list(conditions), glue=" OR ", parens=True)
 
 
 def conditions(

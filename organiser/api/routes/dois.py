@@ -12,7 +12,7 @@ import base64
 import binascii
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -20,9 +20,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from organiser.actions import mark
 from organiser.actions import records as read
-from organiser.api import schemas, urls
+from organiser.api import BASE_PATH, schemas, urls
 from organiser.api.auth import Caller, reader, submitter
-from organiser.api.deps import app_of, opened
+from organiser.api.deps import app_of, opened, public_base
 from organiser.api.errors import ApiError
 from organiser.app import App
 from organiser.intake import read as read_source
@@ -33,6 +33,8 @@ log = structlog.get_logger("organiser.api")
 
 #: Records a page gives when no ``limit`` is asked for, and the most it gives.
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+#: Values one filter of ``GET /dois`` may have (more: 400).
+MAX_VALUES = 100
 #: What the request body is called in messages (as a file's path is by the command line).
 BODY = "body"
 #: Request content types and the file suffix intake reads them as.
@@ -75,6 +77,11 @@ class PostAction(StrEnum):
     RESERVE = "reserve"
     DRAFT = "draft"  # 0.2's name for giving a record new metadata: an alias of update
     UPDATE = "update"
+
+
+def _values(description: str) -> Any:
+    """Give the ``Query`` of a filter that may be repeated, at most :data:`MAX_VALUES` times."""
+    return Query(description=f"{description} At most {MAX_VALUES}.", max_length=MAX_VALUES)
 
 
 def _cursor(last_id: int) -> str:
@@ -121,13 +128,11 @@ def get_dois(
     request: Request,
     response: Response,
     caller: Annotated[Caller, Depends(reader)],
-    doi: Annotated[list[str], Query(description="DOIs, in any DOI form.")] = [],  # noqa: B006
-    submitter: Annotated[list[str], Query(description="Submitter addresses, any case.")] = [],  # noqa: B006
-    node: Annotated[list[str], Query(description="Steward node ids, e.g. img.")] = [],  # noqa: B006
-    status: Annotated[list[str], Query(description="organiser statuses, e.g. review.")] = [],  # noqa: B006
-    ids: Annotated[
-        list[str], Query(description="Identifiers or LIDs; `*` and `?` are wildcards.")
-    ] = [],  # noqa: B006
+    doi: Annotated[list[str], _values("DOIs, in any DOI form.")] = [],  # noqa: B006
+    submitter: Annotated[list[str], _values("Submitter addresses, any case.")] = [],  # noqa: B006
+    node: Annotated[list[str], _values("Steward node ids, e.g. img.")] = [],  # noqa: B006
+    status: Annotated[list[str], _values("organiser statuses, e.g. review.")] = [],  # noqa: B006
+    ids: Annotated[list[str], _values("Identifiers or LIDs; `*` and `?` are wildcards.")] = [],  # noqa: B006
     start_date: Annotated[
         str | None, Query(description="Only records last changed on or after this UTC day.")
     ] = None,
@@ -154,8 +159,9 @@ def get_dois(
         page = page[:limit]
         following = _cursor(page[-1].id)
         response.headers["X-Next-Cursor"] = following
+        query = request.url.include_query_params(cursor=following).query
         response.headers["Link"] = (
-            f'<{request.url.include_query_params(cursor=following)}>; rel="next"'
+            f'<{public_base(app_of(request))}{BASE_PATH}/dois?{query}>; rel="next"'
         )
     return [schemas.summary(record) for record in page]
 

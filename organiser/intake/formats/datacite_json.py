@@ -25,7 +25,7 @@ from typing import Any
 from lxml import etree
 
 from organiser.domain.identifiers import DoiScheme, normalise_doi
-from organiser.intake import safexml
+from organiser.intake import bounds, safexml
 from organiser.intake.formats import datacite_xml
 from organiser.intake.model import LOCAL_ID_PREFIX, Found, InputError
 from organiser.intake.sources import Source
@@ -48,11 +48,14 @@ WRITABLE = frozenset(
 
 def parse(source: Source) -> Any:
     """Give the JSON document in ``source``. Raises :class:`InputError` (not UTF-8, not
-    JSON), naming the source, line and column."""
+    JSON, naming the source, line and column; or over a limit of :mod:`~organiser.intake.bounds`:
+    nesting depth, a number's length)."""
     try:
-        return json.loads(source.data.decode("utf-8-sig"))
+        return bounds.loads(source.data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(f"{source.name}: not UTF-8 text") from None
+    except bounds.BoundsError as exc:
+        raise InputError(f"{source.name}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source.name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
