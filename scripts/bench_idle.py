@@ -48,7 +48,7 @@ from playhouse.db_url import connect
 from organiser import logs
 from organiser.actions import run as run_action
 from organiser.app import App, utcnow
-from organiser.engine.passes import ORDER
+from organiser.domain.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.standin import DataCite, StandinServer
 from organiser.storage import claims, notices, runs

@@ -17,7 +17,8 @@ from organiser.app import App
 from organiser.datacite.client import DataCiteClient, DoiPage
 from organiser.datacite.errors import SystemicError, TransientError
 from organiser.domain.metadata import Difference, differences
-from organiser.domain.states import SETTLED_STATES, Action, State
+from organiser.domain.passes import pass_for
+from organiser.domain.states import SETTLED_REMOTE, SETTLED_STATES, Action, State, transition
 from organiser.engine.effects import payload
 from organiser.engine.retry import retrying
 from organiser.errors import Outage
@@ -26,13 +27,6 @@ from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.check")
 
-#: The DataCite state each settled status stands for (``None``: no DOI, or a hidden one).
-EXPECTED = {
-    State.RESERVED: "draft",
-    State.REVIEW: "draft",
-    State.REGISTERED: "findable",
-    State.DELETED: "registered",
-}
 MISSING = "(missing)"
 MAILED_LINES = 50  # differences listed in the email digest; the rest are counted
 
@@ -120,7 +114,7 @@ def check(
                 break
         if result.complete:
             for record in records.present_except(seen):
-                wanted = EXPECTED[State(record.status)]
+                wanted = SETTLED_REMOTE[State(record.status)]
                 _found(record, [Difference("state", wanted, MISSING)], result, repair, app, actor)
         log.info("check finished", **{k: v for k, v in vars(result).items() if k != "drifts"})
         _note(app, result)
@@ -165,8 +159,8 @@ def _compare(
         return
     result.compared += 1
     found = []
-    if held.get("state") != EXPECTED[status]:
-        found.append(Difference("state", EXPECTED[status], str(held.get("state"))))
+    if held.get("state") != SETTLED_REMOTE[status]:
+        found.append(Difference("state", SETTLED_REMOTE[status], str(held.get("state"))))
     if status is not State.DELETED:  # a hidden DOI's metadata is not organiser's any more
         found += differences(payload(record), held)
     if found:
@@ -190,8 +184,9 @@ def _found(
         plan = "reported only (in review: reject it, then check again)"
         action = None
     elif found[0].remote == MISSING:
-        again = "register" if status is State.REGISTERED else "reserve"
-        plan, action = f"sent again ({again})", Action.MARK_RECREATE
+        action = Action.MARK_RECREATE
+        again = pass_for(transition(status, action).state)
+        plan = f"sent again ({again.name if again else 'no pass'})"
         result.missing += 1
     else:
         plan, action = "local metadata sent again (update)", Action.MARK_UPDATE

@@ -22,7 +22,7 @@ import structlog
 from organiser.app import App
 from organiser.datacite.errors import PermanentError, SystemicError, TransientError
 from organiser.domain.identifiers import DoiScheme, normalise_doi
-from organiser.domain.states import IMPORTED_STATES
+from organiser.domain.states import DATACITE_STATES, IMPORTED_STATES
 from organiser.engine.retry import retrying
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, UserError
@@ -34,7 +34,6 @@ from organiser.storage.imported import KEPT, NEW, REFRESHED, SKIPPED, UNCHANGED,
 log = structlog.get_logger("organiser.import")
 
 ACTOR = "organiser import"
-STATES = ("draft", "registered", "findable")
 _PREFIX = re.compile(r"^10\.\d{4,9}$")
 _PDS = re.compile(r"\b(?:planetary data system|pds)\b", re.IGNORECASE)
 
@@ -186,7 +185,7 @@ def remote_of(raw: dict[str, Any], nodes: Mapping[str, str]) -> Remote | str:
         return f"{raw.get('doi')!r} is not a DOI"
     state = raw.get("state")
     if state not in IMPORTED_STATES:
-        return f"DataCite state {state!r} is none of {', '.join(STATES)}"
+        return f"DataCite state {state!r} is none of {', '.join(DATACITE_STATES)}"
     url = raw.get("url")
     url = url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
     attributes = attributes_of(doi, raw)

@@ -11,23 +11,16 @@ import structlog
 
 from organiser.actions import alerts
 from organiser.app import App
-from organiser.domain.states import Action, InvalidTransition, State, pass_states, transition
+from organiser.domain.passes import BY_NAME, route
+from organiser.domain.states import Action, InvalidTransition, State, transition
 from organiser.engine import passes
 from organiser.engine.effects import describe
-from organiser.engine.passes import ORDER, Observer, RunResult
+from organiser.engine.passes import Observer, RunResult
 from organiser.engine.stop import StopFlag
 from organiser.storage import claims, records, runs
 from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.run")
-
-#: push option -> (passes run for it, the mark applied first, the status it must be in)
-PUSHES: dict[str, tuple[tuple[str, ...], Action | None, State | None]] = {
-    "reserve": (("reserve",), None, State.TO_BE_RESERVED),
-    "update": (("update",), Action.MARK_UPDATE, None),
-    "register": (("update", "register"), Action.MARK_REGISTER, None),
-    "delete": (("delete",), None, State.TO_BE_DELETED),
-}
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,7 @@ def run_passes(
         if freed:
             log.info("freed claims of a dead run", records=freed)
         run_id = runs.start(app.host, actor, app.clock())
-        result = organiser.run([n for n in ORDER if n in names], only)
+        result = organiser.run(names, only)
         counts = {
             p.name: {"done": p.done, "failed": p.failed, "skipped": p.skipped}
             for p in result.passes
@@ -84,19 +77,20 @@ def push(
     Raises ``RecordError`` for an unknown record or one not in a state the push applies to
     (``--reserve-doi`` needs to-be-reserved, ``--delete-doi`` to-be-deleted, as in DSpace).
     """
-    names, action, _ = PUSHES[what]
-    flag = f"--{what}-doi"
+    step = BY_NAME[what]
+    action = step.push_mark
     app.client()  # no account, no mark: refuse before writing anything
     with app.run_lock.held_for():
         app.open_db()
         record = _pushable(what, ref)
-        actor = f"organiser {flag} {ref}"
+        actor = f"organiser {step.push_flag} {ref}"
         if action is Action.MARK_UPDATE:
             attributes = records.attributes_of(record)
             records.mark(record, action, actor, app.clock(), attributes, record.url)
         elif action is not None:
             records.mark(record, action, actor, app.clock())
-        return run_passes(app, names, actor, stop, observer, Record.get_by_id(record.id))
+        record = Record.get_by_id(record.id)
+        return run_passes(app, step.push_passes, actor, stop, observer, record)
 
 
 def _alive(pid: int) -> bool:
@@ -112,16 +106,19 @@ def _alive(pid: int) -> bool:
 def _pushable(what: str, ref: str) -> Record:
     """Give the record ``ref`` names if ``--<what>-doi`` applies to it. Raises
     ``RecordError`` otherwise."""
-    _, action, needed = PUSHES[what]
+    step = BY_NAME[what]
+    needed = step.push_needs
     record = records.find(ref)
     if needed is not None and record.status != needed:
         hint = f"; mark it first: organiser {what} {ref}" if what == "delete" else ""
         raise records.RecordError(
-            f"{record.doi} is {record.status}; --{what}-doi pushes a record marked {needed}{hint}"
+            f"{record.doi} is {record.status}; {step.push_flag} pushes a record marked "
+            f"{needed}{hint}"
         )
-    if action is not None:  # the mark must apply too
+    if step.push_mark is not None:  # the mark must apply too
         try:
-            transition(State(record.status), action, records.state_or_none(record.prior_status))
+            prior = records.state_or_none(record.prior_status)
+            transition(State(record.status), step.push_mark, prior)
         except InvalidTransition as exc:
             raise records.RecordError(f"{record.doi} {exc}") from None
     return record
@@ -138,15 +135,17 @@ def plan_push(app: App, what: str, ref: str) -> list[str]:
     """Give what ``--<what>-doi ref`` would send now (its mark applied in memory only).
     Raises ``RecordError`` as the push itself would."""
     app.open_db()
-    names, action, _ = PUSHES[what]
+    push_ = BY_NAME[what]
     record = _pushable(what, ref)
-    if action is not None:
-        step = transition(State(record.status), action, records.state_or_none(record.prior_status))
-        record.status = str(step.state)
+    marked = State(record.status)
+    if push_.push_mark is not None:
+        prior = records.state_or_none(record.prior_status)
+        marked = transition(marked, push_.push_mark, prior).state
     lines = []
-    for name in names:  # follow the record through the push's passes, as they would take it
-        state = State(record.status)
-        if state in pass_states(passes.OUTCOME[name]):
-            lines.append(f"{name}\t{record.doi}\t{record.identifier}\t{describe(name, record)}")
-            record.status = str(transition(state, passes.OUTCOME[name]).state)
+    # follow the record through the push's passes, as they would take it
+    for step, state in route(marked, push_.push_passes):
+        record.status = str(state)
+        lines.append(
+            f"{step.name}\t{record.doi}\t{record.identifier}\t{describe(step.name, record)}"
+        )
     return lines

@@ -12,6 +12,7 @@ from organiser.actions import imports
 from organiser.app import App
 from organiser.commands.cli import cli
 from organiser.commands.signals import exit_code, stopping_on_signals
+from organiser.domain.states import DATACITE_STATES
 from organiser.engine.stop import StopFlag
 from organiser.errors import EXIT_UNAVAILABLE
 from organiser.storage.imported import KEPT, NEW, REFRESHED, SKIPPED, Outcome
@@ -34,7 +35,7 @@ _WOULD = {NEW: "would import", REFRESHED: "would refresh", KEPT: "would keep"}
 )
 @click.option(
     "--state",
-    type=click.Choice(imports.STATES),
+    type=click.Choice(DATACITE_STATES),
     help="Only DOIs in this DataCite state.",
 )
 @click.option(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,7 +24,7 @@ from organiser.app import App
 from organiser.commands import render
 from organiser.commands.signals import exit_code, stopping_on_signals
 from organiser.config import ConfigError
-from organiser.engine.passes import ORDER
+from organiser.domain.passes import BY_NAME, PASSES
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, OrganiserError
 from organiser.lock import LockHeld
@@ -136,8 +137,21 @@ def configure_logging(app: App, quiet: bool, verbose: bool, daemon: bool = False
         raise ConfigError(f"[logging] file: cannot open {cfg['file']}: {exc.strerror}") from None
 
 
-def _multiple(help_text: str) -> dict[str, Any]:
-    return {"metavar": "ID", "multiple": True, "help": help_text + " Repeatable."}
+def _pass_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add each pass's ``-X/--X-all`` flag, then each pass's ``--X-doi`` push, from the pass
+    table (in run order)."""
+    for step in reversed(PASSES):  # click lists options in the order they are applied
+        command = click.option(
+            step.push_flag,
+            metavar="ID",
+            multiple=True,
+            help=f"{step.push_help} Repeatable.",
+        )(command)
+    for step in reversed(PASSES):
+        command = click.option(f"-{step.letter}", step.all_flag, is_flag=True, help=step.effect)(
+            command
+        )
+    return command
 
 
 @click.group(cls=OrganiserGroup, invoke_without_command=True, context_settings=CONTEXT)
@@ -149,29 +163,7 @@ def _multiple(help_text: str) -> dict[str, Any]:
     help="INI configuration file (also ORGANISER_CONFIG).",
 )
 @click.option("-l", "--list", "list_queued", is_flag=True, help="List records waiting for a pass.")
-@click.option(
-    "-u", "--update-all", is_flag=True, help="Send new metadata of records marked update-*."
-)
-@click.option(
-    "-s", "--reserve-all", is_flag=True, help="Reserve (create as draft) records to-be-reserved."
-)
-@click.option(
-    "-r", "--register-all", is_flag=True, help="Register (publish) records to-be-registered."
-)
-@click.option(
-    "-d",
-    "--delete-all",
-    is_flag=True,
-    help="Delete drafts and hide registered DOIs of records to-be-deleted.",
-)
-@click.option("--reserve-doi", **_multiple("Reserve this to-be-reserved record now."))
-@click.option("--update-doi", **_multiple("Send this record's metadata now."))
-@click.option(
-    "--register-doi", **_multiple("Register this record now (from reserved or any mark).")
-)
-@click.option(
-    "--delete-doi", **_multiple("Delete (or hide) this record, already marked to-be-deleted, now.")
-)
+@_pass_options
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -213,12 +205,8 @@ def cli(
     ctx.obj = app = App(config_path)
     ctx.meta["quiet"], ctx.meta["verbose"] = quiet, verbose
     configure_logging(app, quiet, verbose, daemon=ctx.invoked_subcommand == "daemon")
-    all_passes = [n for n in ORDER if flags[f"{n}_all"]]
-    pushes = [
-        (what, ref)
-        for what in ("reserve", "update", "register", "delete")
-        for ref in flags[f"{what}_doi"]
-    ]
+    all_passes = [p.name for p in PASSES if flags[f"{p.name}_all"]]
+    pushes = [(p.name, ref) for p in PASSES for ref in flags[f"{p.name}_doi"]]
     if ctx.invoked_subcommand is not None:
         if all_passes or pushes or list_queued or dry_run:
             raise click.UsageError("give pass flags or a subcommand, not both")
@@ -253,7 +241,7 @@ def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool)
     code = 0
     with stopping_on_signals(stop), app.run_lock.held_for():
         if names:
-            actor = "organiser " + " ".join(f"--{n}-all" for n in names)
+            actor = "organiser " + " ".join(BY_NAME[n].all_flag for n in names)
             outcome = run_action.run_passes(app, names, actor, stop, observer)
             code = render.outcome(outcome, quiet)
         for what, ref in pushes:

@@ -22,7 +22,7 @@ from organiser.commands.cli import cli, configure_logging
 from organiser.commands.sdnotify import notify
 from organiser.commands.signals import die
 from organiser.config import ConfigError
-from organiser.engine.passes import ORDER
+from organiser.domain.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import Interrupted, OrganiserError, UserError
 from organiser.lock import LockHeld

@@ -113,6 +113,11 @@ _OUTCOMES = {
 #: The local status of a DOI imported from DataCite, by its DataCite state. A hidden
 #: ("registered") DOI is what organiser's own delete of a findable DOI leaves: deleted.
 IMPORTED_STATES = {"draft": S.RESERVED, "findable": S.REGISTERED, "registered": S.DELETED}
+#: DataCite's DOI states (``registered``: hidden, resolvable but not in DataCite's search).
+DATACITE_STATES = ("draft", "registered", "findable")
+#: The DataCite state each settled status stands for (what ``organiser check`` expects there):
+#: the other way round of :data:`IMPORTED_STATES`; a record in review is still a draft.
+SETTLED_REMOTE = {local: remote for remote, local in IMPORTED_STATES.items()} | {S.REVIEW: "draft"}
 
 _TABLES = {
     Action.MARK_REGISTER: _MARK_REGISTER,

@@ -1,5 +1,6 @@
-"""The organiser's passes: update → reserve → register → delete, the only code that talks to
-DataCite.
+"""Running the organiser's passes (:data:`organiser.domain.passes.PASSES`: update → reserve
+→ register → delete), the only code that changes anything at DataCite (``organiser import``
+and ``organiser check`` only list the account's DOIs).
 
 Each pass claims due records in batches (keyset by id), performs one idempotent remote effect
 per record (:mod:`organiser.engine.effects`) with bounded retries, and writes the outcome
@@ -24,7 +25,8 @@ import structlog
 from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import DataCiteError, SystemicError, TransientError
 from organiser.domain.identifiers import DoiScheme
-from organiser.domain.states import Action, State, outcome_of, pass_states
+from organiser.domain.passes import BY_NAME, in_order
+from organiser.domain.states import State, outcome_of
 from organiser.engine.effects import Effects, describe
 from organiser.engine.retry import retrying
 from organiser.engine.stop import StopFlag
@@ -32,14 +34,6 @@ from organiser.errors import Interrupted, Outage
 from organiser.storage import claims
 from organiser.storage.database import DRIVER_ERRORS
 from organiser.storage.models import Record
-
-ORDER = ("update", "reserve", "register", "delete")
-OUTCOME = {
-    "update": Action.UPDATED,
-    "reserve": Action.RESERVED,
-    "register": Action.REGISTERED,
-    "delete": Action.DELETED,
-}
 
 log = structlog.get_logger("organiser")
 
@@ -169,7 +163,7 @@ class Organiser:
         """
         result = RunResult(started=self.clock())
         try:
-            for name in (n for n in ORDER if n in names):
+            for name in (p.name for p in in_order(names)):
                 self.stop.check()
                 counts = PassResult(name)
                 result.passes.append(counts)
@@ -195,7 +189,7 @@ class Organiser:
     def _pass(self, name: str, only: Record | None, counts: PassResult, result: RunResult) -> None:
         """Claim due records batch by batch and keep up to ``workers`` of them in flight;
         outcomes are written here, in the pass's own thread, as the attempts complete."""
-        states = pass_states(OUTCOME[name])
+        states = BY_NAME[name].states
         only_id = only.id if only else None
         now = self.clock()
         # left alone: waiting for their retry time, or being worked on by another run
@@ -308,7 +302,7 @@ class Organiser:
                 if claims.finish(
                     record,
                     self.owner,
-                    outcome_of(OUTCOME[name], State(record.status), attempt.remote),
+                    outcome_of(BY_NAME[name].outcome, State(record.status), attempt.remote),
                     self.actor,
                     self.clock(),
                     attempt.remote,
@@ -379,8 +373,8 @@ def plan(
     """Give one line per record the named passes would work on now, with what they would
     send (``--dry-run``); claims, sends and changes nothing."""
     only_id = only.id if only else None
-    for name in (n for n in ORDER if n in names):
-        states, after = pass_states(OUTCOME[name]), 0
+    for step in in_order(names):
+        name, states, after = step.name, step.states, 0
         while batch := claims.due(states, after, batch_size, now, only_id):
             for record in batch:
                 after = record.id

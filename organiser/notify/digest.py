@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from organiser.domain.passes import BY_NAME
 from organiser.storage.models import Notice
 from organiser.storage.notices import CLEARED, DRIFT, SYSTEMIC
-
-PUSH_FLAG = {"update": "--update-doi", "reserve": "--reserve-doi", "register": "--register-doi"}
-PUSH_FLAG["delete"] = "--delete-doi"
 
 
 @dataclass(frozen=True)
@@ -123,9 +121,8 @@ def _failure(d: dict, at: datetime | str | None, for_submitter: bool) -> list[st
         f"  next try    {d['retry_at']} UTC",
     ]
     if not for_submitter:
-        lines.append(
-            f"  try now     organiser {PUSH_FLAG.get(d['action'], '--update-doi')} {d['doi']}"
-        )
+        step = BY_NAME.get(d["action"], BY_NAME["update"])
+        lines.append(f"  try now     organiser {step.push_flag} {d['doi']}")
     return lines
 
 
