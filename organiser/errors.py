@@ -11,7 +11,39 @@
 
 from __future__ import annotations
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
+import signal
+
+#: The exit codes of every organiser command (the only place they are defined).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 75
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug; the traceback goes to the log
+EXIT_INTERRUPTED = 128 + signal.SIGINT.value  # 130; SIGTERM gives 143 (see signal_exit_code)
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE.value  # 141: the reader of the output went away
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+#: What each exit code means, for ``organiser --help``.
+EXIT_CODES = (
+    (f"{EXIT_OK}", "all done or nothing to do"),
+    (f"{EXIT_FAILED}", "some records failed (they are retried later)"),
+    (f"{EXIT_USAGE}", "usage, configuration or input error (nothing changed)"),
+    (f"{EXIT_INTERNAL}", "internal error"),
+    (
+        f"{EXIT_UNAVAILABLE}",
+        "DataCite or the database unreachable, or another run holds the lock (nothing lost)",
+    ),
+    (
+        "/".join(str(128 + s.value) for s in reversed(STOP_SIGNALS)),
+        "interrupted by SIGINT/SIGTERM",
+    ),
+)
+
+
+def signal_exit_code(reason: str) -> int:
+    """Give the shell's code for a run stopped by the signal named in ``reason`` (a stop
+    reason such as ``"SIGTERM"``): 128 + its number, SIGINT's when none is named."""
+    for sig in STOP_SIGNALS:
+        if sig.name in reason:
+            return 128 + sig.value
+    return EXIT_INTERRUPTED
 
 
 class OrganiserError(Exception):

@@ -11,10 +11,10 @@ import click
 from organiser.actions import imports
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.commands.signals import exit_code, stopping_on_signals
+from organiser.commands.signals import stopping_on_signals
 from organiser.domain.states import DATACITE_STATES
 from organiser.engine.stop import StopFlag
-from organiser.errors import EXIT_UNAVAILABLE
+from organiser.errors import EXIT_UNAVAILABLE, signal_exit_code
 from organiser.storage.imported import KEPT, NEW, REFRESHED, SKIPPED, Outcome
 
 #: Outcome -> what a dry run says it would do (unchanged records are not listed).
@@ -118,7 +118,7 @@ def import_(
             "run it again to finish",
             err=True,
         )
-        ctx.exit(exit_code(result.interrupted))
+        ctx.exit(signal_exit_code(result.interrupted))
     if result.outage:
         click.echo(
             f"error: import stopped, the pages imported so far are written; run it again to "

@@ -1,13 +1,10 @@
 """The ``organiser`` command: DSpace's doi-organiser flags, plus subcommands that mark,
-show, check and schedule.
-
-Exit codes: 0 all done or nothing to do; 1 some records failed; 2 usage, configuration or
-input error; 70 internal error; 75 DataCite or the database unreachable, or another run
-holds the lock; 130/143 interrupted by SIGINT/SIGTERM.
+show, check and schedule. Its exit codes are :data:`organiser.errors.EXIT_CODES`.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import traceback
@@ -22,15 +19,24 @@ from organiser.actions import records as read
 from organiser.actions import run as run_action
 from organiser.app import App
 from organiser.commands import render
-from organiser.commands.signals import exit_code, stopping_on_signals
+from organiser.commands.signals import stopping_on_signals
 from organiser.config import ConfigError
 from organiser.domain.passes import BY_NAME, PASSES
 from organiser.engine.stop import StopFlag
-from organiser.errors import Interrupted, OrganiserError
+from organiser.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    Interrupted,
+    OrganiserError,
+    signal_exit_code,
+)
 from organiser.lock import LockHeld
 from organiser.storage.database import DRIVER_ERRORS, classify
 
-EXIT_INTERNAL = 70
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 log = structlog.get_logger("organiser")
 
@@ -61,20 +67,24 @@ class OrganiserGroup(click.Group):
             raise
         except OrganiserError as exc:
             quiet = (
-                ctx.meta.get("quiet", False) and exc.exit_code == 75 and isinstance(exc, LockHeld)
+                ctx.meta.get("quiet", False)
+                and exc.exit_code == EXIT_UNAVAILABLE
+                and isinstance(exc, LockHeld)
             )
             code = exc.exit_code
             if isinstance(exc, Interrupted):
-                code = exit_code(str(exc))
+                code = signal_exit_code(str(exc))
             raise Failed(str(exc), code, quiet) from None
         except DRIVER_ERRORS as exc:  # the database failed after it was opened
             error = classify(exc, _database_url(ctx))
             raise Failed(str(error), error.exit_code) from None
         except BrokenPipeError:  # e.g. `organiser list | head`: the reader has enough
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (nothing more gets written)
-            ctx.exit(141)
+            ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
-            raise Failed("interrupted (SIGINT); nothing was left half-done", 130) from None
+            raise Failed(
+                "interrupted (SIGINT); nothing was left half-done", EXIT_INTERRUPTED
+            ) from None
         except Exception as exc:
             where = _log_traceback(ctx)
             raise Failed(
@@ -195,12 +205,6 @@ def cli(
 
     ID is a DOI (bare, doi: or https://doi.org/ form), the repository's identifier (e.g. a
     PDS4 LIDVID) or the local record id.
-
-    \b
-    Exit codes: 0 all done or nothing to do; 1 some records failed (they are
-    retried later); 2 usage, configuration or input error (nothing changed);
-    70 internal error; 75 DataCite or the database unreachable, or another run
-    holds the lock (nothing lost); 130/143 interrupted by SIGINT/SIGTERM.
     """
     ctx.obj = app = App(config_path)
     ctx.meta["quiet"], ctx.meta["verbose"] = quiet, verbose
@@ -215,15 +219,22 @@ def cli(
         if dry_run:
             raise click.UsageError("--dry-run goes with pass flags or --X-doi")
         click.echo(ctx.get_help())
-        ctx.exit(0)
+        ctx.exit(EXIT_OK)
     if list_queued:
         app.open_db()
         render.records(read.queued(), as_json=False)
     if dry_run:
         _dry_run(app, all_passes, pushes)
-        ctx.exit(0)
+        ctx.exit(EXIT_OK)
     if all_passes or pushes:
         ctx.exit(_run(app, all_passes, pushes, quiet))
+
+
+cli.help = (
+    inspect.cleandoc(cli.help or "")
+    + "\n\n\b\nExit codes:\n"
+    + "\n".join(f"  {code:<8}{meaning}" for code, meaning in EXIT_CODES)
+)
 
 
 def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
@@ -245,7 +256,7 @@ def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool)
             outcome = run_action.run_passes(app, names, actor, stop, observer)
             code = render.outcome(outcome, quiet)
         for what, ref in pushes:
-            if code >= 75:  # DataCite unreachable or interrupted: do not go on
+            if code >= EXIT_UNAVAILABLE:  # DataCite unreachable or interrupted: do not go on
                 break
             outcome = run_action.push(app, what, ref, stop, observer)
             code = max(code, render.outcome(outcome, quiet, push=True))

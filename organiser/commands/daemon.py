@@ -24,7 +24,7 @@ from organiser.commands.signals import die
 from organiser.config import ConfigError
 from organiser.domain.passes import ORDER
 from organiser.engine.stop import StopFlag
-from organiser.errors import Interrupted, OrganiserError, UserError
+from organiser.errors import EXIT_OK, Interrupted, OrganiserError, UserError
 from organiser.lock import LockHeld
 from organiser.storage.database import DRIVER_ERRORS, classify
 
@@ -70,7 +70,7 @@ class Daemon:
         notify("READY=1\nSTATUS=waiting for the next run")
         self.scheduler.start()  # returns after shutdown
         log.info("daemon stopped", reason=self.stop.reason or "shutdown")
-        return 0
+        return EXIT_OK
 
     def _schedule(self, first: bool = True) -> None:
         """(Re)schedule the passes and the drift check from ``[scheduler]``. Raises

@@ -12,6 +12,7 @@ import click
 from organiser.actions import check as check_action
 from organiser.app import App
 from organiser.commands.cli import cli
+from organiser.errors import EXIT_FAILED, EXIT_OK
 
 
 @cli.command()
@@ -67,4 +68,4 @@ def check(ctx: click.Context, limit: int | None, repair: bool, as_json: bool) ->
         click.echo(result.summary(), err=as_json)
     if result.alert_warning:
         click.echo(f"warning: {result.alert_warning}", err=True)
-    ctx.exit(1 if result.drifts else 0)
+    ctx.exit(EXIT_FAILED if result.drifts else EXIT_OK)

@@ -9,6 +9,7 @@ import click
 from organiser import logs
 from organiser.commands import account, daemon, drift, info, marks, review, web
 from organiser.commands.cli import cli
+from organiser.errors import EXIT_FAILED, EXIT_OK
 
 SUBCOMMANDS = (
     marks,
@@ -37,5 +38,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("Aborted!", err=True)
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -9,9 +9,8 @@ from typing import Any
 import click
 
 from organiser.actions.run import RunOutcome
-from organiser.commands.signals import exit_code
 from organiser.engine.passes import Observer
-from organiser.errors import EXIT_FAILED, EXIT_UNAVAILABLE
+from organiser.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, signal_exit_code
 from organiser.storage.models import Record
 
 
@@ -72,14 +71,14 @@ def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:
             "as it was, claims released; the rest waits for the next run",
             err=True,
         )
-        return exit_code(result.interrupted)
+        return signal_exit_code(result.interrupted)
     if result.outage:
         click.echo(
             f"error: run stopped, records not yet sent keep their state: {result.outage}",
             err=True,
         )
         return EXIT_UNAVAILABLE
-    return EXIT_FAILED if result.failures else 0
+    return EXIT_FAILED if result.failures else EXIT_OK
 
 
 class ProgressBar(Observer):

@@ -12,16 +12,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 from organiser.engine.stop import StopFlag
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def exit_code(reason: str) -> int:
-    """Give the shell's code for a run stopped by the signal named in ``reason``."""
-    for sig in STOP_SIGNALS:
-        if sig.name in reason:
-            return 128 + sig.value
-    return 128 + signal.SIGINT.value
+from organiser.errors import STOP_SIGNALS
 
 
 def die(signum: int) -> None:
