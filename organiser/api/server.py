@@ -13,8 +13,8 @@ import uvicorn
 
 from organiser.api.app import create_app
 from organiser.app import App
-from organiser.commands.sdnotify import notify
 from organiser.errors import Unavailable
+from organiser.notify.sdnotify import notify
 
 log = structlog.get_logger("organiser.api")
 

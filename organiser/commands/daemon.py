@@ -19,13 +19,13 @@ from organiser.actions import check as check_action
 from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
-from organiser.commands.sdnotify import notify
 from organiser.commands.signals import die
 from organiser.config import ConfigError
 from organiser.domain.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import EXIT_OK, Interrupted, OrganiserError, UserError
 from organiser.lock import LockHeld
+from organiser.notify.sdnotify import notify
 from organiser.storage.database import DRIVER_ERRORS, classify
 
 log = structlog.get_logger("organiser.daemon")

@@ -1,1 +1,2 @@
-"""Telling operators: the email digest and the Prometheus textfile."""
+"""Telling operators: the email digest, the Prometheus textfile and systemd's readiness
+notification."""
