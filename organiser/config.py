@@ -71,7 +71,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
             P.number(float, 0.1, 600), "10", "Seconds to wait for a connection."
         ),
         "timeout": Key(
-            P.number(float, 0.1, 3600), "60", "Seconds to wait for an answer (read timeout)."
+            P.number(float, 0.1, 3600),
+            "60",
+            "Seconds a request may take in all: sending it and reading the whole answer.",
         ),
         "retries": Key(
             P.number(int, 1, 20), "5", "Tries per request before a transient failure counts."

@@ -11,6 +11,7 @@ import email.utils
 import json
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,12 +63,17 @@ def late(what: str) -> TransientError:
 
 
 def read(
-    response: requests.Response, what: str, deadline: float, timeout: float, limit: int
+    response: requests.Response,
+    what: str,
+    deadline: float,
+    timeout: float,
+    limit: int,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Answer:
-    """Read ``response`` (sent with ``stream=True``) to its end by ``deadline`` (a
-    ``time.monotonic()`` value), each socket read waiting at most ``timeout`` and never past
-    the deadline; give it, and close the response (its connection goes back to the pool only
-    when the answer was read to its end).
+    """Read ``response`` (sent with ``stream=True``) to its end by ``deadline`` (a ``clock()``
+    value), each socket read waiting at most ``timeout`` and never past the deadline; give
+    it, and close the response (its connection goes back to the pool only when the answer
+    was read to its end).
 
     A body over ``limit`` bytes (by ``Content-Length`` first, so nothing of it is read, then
     as counted while reading) is not kept: a successful answer raises :class:`AnswerTooLarge`,
@@ -77,7 +83,7 @@ def read(
     try:
         declared = response.headers.get("Content-Length", "").strip()
         over = declared.isdigit() and int(declared) > limit
-        body = None if over else _body(response, what, deadline, timeout, limit)
+        body = None if over else _body(response, what, deadline, timeout, limit, clock)
         if body is None:
             if 200 <= response.status_code < 300:
                 raise AnswerTooLarge(
@@ -91,7 +97,12 @@ def read(
 
 
 def _body(
-    response: requests.Response, what: str, deadline: float, timeout: float, limit: int
+    response: requests.Response,
+    what: str,
+    deadline: float,
+    timeout: float,
+    limit: int,
+    clock: Callable[[], float],
 ) -> bytes | None:
     """Give the body read in chunks, or None as soon as it passes ``limit`` bytes."""
     raw = response.raw
@@ -100,7 +111,7 @@ def _body(
     chunks, size = [], 0
     try:
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - clock()
             if remaining <= 0:
                 raise late(what)
             if isinstance(sock, socket.socket):

@@ -59,7 +59,8 @@ class DataCiteClient:
     ``timeout`` is each request's deadline in seconds, from sending to the last byte of the
     answer; ``connect_timeout`` bounds the connect. ``max_answer_bytes`` and
     ``max_page_bytes`` bound what is read of an answer about one DOI and of a listing page.
-    ``session`` is the HTTP seam: tests give a real session aimed at the stand-in.
+    ``session`` is the HTTP seam: tests give a real session aimed at the stand-in; ``clock``
+    (``time.monotonic``) is what deadlines are measured with.
     ``before_request`` is called before each request and each wait for one (a pass sets it
     to give up when it stops).
     """
@@ -78,11 +79,13 @@ class DataCiteClient:
         max_throttle_wait: float = 300.0,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_page_bytes: int = MAX_PAGE_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
         self.timeouts = (connect_timeout, timeout)
         self.max_answer_bytes, self.max_page_bytes = max_answer_bytes, max_page_bytes
+        self.clock = clock
         self.limiter = limiter
         self.max_throttle_wait = max_throttle_wait
         self.before_request: Callable[[], None] = lambda: None
@@ -266,7 +269,7 @@ class DataCiteClient:
         answer read whole. Raises :class:`TransientError` when it cannot be made in time,
         :class:`AnswerTooLarge` for a successful answer over ``limit``."""
         connect, timeout = self.timeouts
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         try:
             response = self.session.request(
                 method,
@@ -280,7 +283,7 @@ class DataCiteClient:
             raise answers.late(what) from None
         except requests.ConnectionError as exc:
             raise TransientError(f"{what}: DataCite unreachable ({answers.cause(exc)})") from None
-        return answers.read(response, what, deadline, timeout, limit)
+        return answers.read(response, what, deadline, timeout, limit, self.clock)
 
 
 def _document(doi: str, attributes: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,17 @@
 chosen locally, a create is a POST that never overwrites (a 422 "taken" is resolved by an
 ownership check), and the state in every answer is checked.
 
-A DOI that DataCite already holds for the same record (an earlier attempt whose answer was
-lost, or a DOI minted by an earlier tool that came in with the record) is *adopted*: its
-metadata is sent only when it differs, and a findable DOI makes a reserved record registered.
+An answer counts only for what was asked (the client checks it): it must be about the DOI
+sent, and a create must answer the state it asked for (a draft, or findable with
+``publish``); anything else fails the record with one line (``AnswerMismatch``,
+:class:`StateMismatch`) and marks nothing done. An answer not read whole within
+``[datacite] timeout`` is a transient failure; one too large to read fails the record.
+
+A DOI that DataCite already holds for the same record is *adopted* (its metadata is sent only
+when it differs, and a findable DOI makes a reserved record registered) only where an
+ownership check proves it is the record's: after a create's 422 "taken" (an earlier attempt
+whose answer was lost), or when a DOI that came in with the record (minted by an earlier
+tool) is looked up before any create. A create's own answer never adopts.
 """
 
 from __future__ import annotations
@@ -50,13 +58,16 @@ class Effects:
         return expect(answer, *EXPECTED[State(record.status)])
 
     def reserve(self, record: Record) -> str:
-        """Create the record's draft (one POST); give ``"draft"``, or ``"findable"`` when the
-        DOI came with the record and DataCite already has it published for it (adopted)."""
+        """Create the record's draft (one POST); give ``"draft"``, or ``"findable"`` when
+        DataCite is proven to hold the DOI published for this record (adopted: see
+        :meth:`_create`). Raises :class:`StateMismatch` when the create answers another state
+        than draft, ``AnswerMismatch`` for an answer about another DOI."""
         return expect(self._create(record), "draft", "findable")
 
     def register(self, record: Record) -> str:
         """Publish the record: one PUT with ``publish`` if DataCite has its draft, else one
-        POST that creates it findable; give ``"findable"``."""
+        POST that creates it findable; give ``"findable"``. Raises :class:`StateMismatch`
+        when the answer shows another state, ``AnswerMismatch`` for another DOI."""
         if record.remote_state is None:
             return expect(self._create(record, "publish"), "findable")
         return expect(self.client.put(record.doi, payload(record), "publish"), "findable")
@@ -101,7 +112,11 @@ class Effects:
         """Create the record's DOI (a draft, or with ``event``), or adopt it where DataCite
         already holds it for this record; a DOI taken by someone else gets a fresh suffix
         (generated DOIs only). A DOI that came with the record is looked up first: it is
-        usually one minted by an earlier tool, so no create is sent for it."""
+        usually one minted by an earlier tool, so no create is sent for it.
+
+        Adoption happens only after a ``GET`` whose answer :func:`_ours` accepts (the look-up
+        first, or the one after a 422 "taken"); a create's answer counts only when it shows
+        the state asked for (the client raises :class:`StateMismatch` otherwise)."""
         held = None
         if not record.doi_generated and record.remote_state is None:
             held = self.client.get(record.doi)

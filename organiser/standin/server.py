@@ -131,7 +131,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if listing_query is None and 200 <= status < 300 and answer is not None:
             answer = _lie(answer, faults, method)
-        seen.status = self._send(status, answer, faults=faults)
+        seen.status = status  # before the body goes out: a trickled one takes its time
+        self._send(status, answer, faults=faults)
 
     def _apply(
         self,

@@ -247,3 +247,52 @@ def test_a_listing_follows_dois_taken_out_or_edited_directly(standin: StandinSer
     listed = [i["id"] for p in pages for i in p["data"]]
     assert listed == [d for n, d in enumerate(dois) if n != 1 and (n % 3 or n == 2)]
     assert pages[0]["meta"]["total"] == len(listed)
+
+
+def test_answer_faults_lie_about_the_answer_only(standin: StandinServer) -> None:
+    url = standin.url
+    faults = requests.put(
+        f"{url}/_standin/faults", json={"other_doi": True, "wrong_state": "findable"}
+    )
+    assert (faults.json()["other_doi"], faults.json()["wrong_state"]) == (True, "findable")
+    created = requests.post(f"{url}/dois", json=_doc("10.5072/L1"), auth=AUTH)
+    assert created.status_code == 201
+    data = created.json()["data"]
+    assert (data["id"], data["attributes"]["doi"]) == ("10.5072/other.l1",) * 2
+    assert data["attributes"]["state"] == "findable"
+    got = requests.get(f"{url}/dois/10.5072/l1").json()["data"]
+    assert (got["id"], got["attributes"]["state"]) == ("10.5072/other.l1", "draft")  # GET: DOI
+    requests.put(f"{url}/_standin/faults", json={})
+    assert standin.datacite.states() == {"10.5072/l1": "draft"}  # applied as DataCite would
+    assert requests.get(f"{url}/dois/10.5072/l1").json()["data"]["id"] == "10.5072/l1"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_oversized_answers_are_valid_json_padded_to_size(
+    standin: StandinServer, chunked: bool
+) -> None:
+    url = standin.url
+    requests.put(f"{url}/_standin/faults", json={"oversize_mb": 1.5, "oversize_chunked": chunked})
+    answer = requests.post(f"{url}/dois", json=_doc("10.5072/big"), auth=AUTH)
+    assert answer.status_code == 201
+    assert len(answer.content) == int(1.5 * 1024 * 1024)
+    assert ("Content-Length" in answer.headers) is not chunked
+    assert answer.headers.get("Transfer-Encoding") == ("chunked" if chunked else None)
+    assert answer.json()["data"]["id"] == "10.5072/big"
+    listing = requests.get(f"{url}/dois?client-id={USER}", auth=AUTH)
+    assert len(listing.content) == int(1.5 * 1024 * 1024)
+    missing = requests.get(f"{url}/dois/10.5072/none")  # errors are not padded
+    assert missing.status_code == 404 and len(missing.content) < 1000
+
+
+def test_a_trickled_answer_arrives_whole_byte_by_byte(standin: StandinServer) -> None:
+    url = standin.url
+    requests.put(f"{url}/_standin/faults", json={"trickle": 0.002})
+    with requests.post(f"{url}/dois", json=_doc("10.5072/t"), auth=AUTH, stream=True) as answer:
+        assert answer.status_code == 201
+        pieces = []
+        while piece := answer.raw.read1(1024):  # what has come so far
+            pieces.append(piece)
+    assert len(pieces) > 1  # it came in pieces, not in one write
+    assert json.loads(b"".join(pieces))["data"]["id"] == "10.5072/t"
+    assert [(s.method, s.status) for s in standin.datacite.seen] == [("POST", 201)]

@@ -3,8 +3,10 @@ kind of answer is classified."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,10 +16,13 @@ from responses.matchers import query_string_matcher as query_string
 
 from organiser.datacite.client import DataCiteClient, DoiPage
 from organiser.datacite.errors import (
+    AnswerMismatch,
+    AnswerTooLarge,
     CredentialsRefused,
     DoiTaken,
     NotFound,
     PermanentError,
+    StateMismatch,
     TransientError,
     WrongEndpoint,
 )
@@ -271,3 +276,136 @@ def test_list_dois_refuses_answers_that_are_not_a_listing(client: DataCiteClient
     responses.replace(responses.GET, f"{BASE}/dois", json=_listing(["10.5072/a"], 9, same))
     with pytest.raises(WrongEndpoint, match="repeats the page"):
         list(client.list_dois(page_size=1))
+
+
+# --- answers count only for what was asked, and are read within bounds ---
+
+
+def _other(state: str = "draft") -> dict:
+    other = "10.5072/someone-else"
+    return {"data": {"id": other, "type": "dois", "attributes": {"doi": other, "state": state}}}
+
+
+@responses.activate
+def test_an_answer_about_another_doi_is_not_counted(client: DataCiteClient) -> None:
+    responses.post(f"{BASE}/dois", json=_other(), status=201)
+    responses.put(f"{BASE}/dois/{DOI}", json=_other("findable"))
+    responses.get(f"{BASE}/dois/{DOI}", json=_other())
+    calls = [
+        ("POST /dois", lambda: client.create(DOI, {})),
+        (f"PUT /dois/{DOI}", lambda: client.put(DOI, {}, "publish")),
+        (f"GET /dois/{DOI}", lambda: client.get(DOI)),
+    ]
+    for what, call in calls:
+        with pytest.raises(AnswerMismatch) as raised:
+            call()
+        assert str(raised.value) == (
+            f"{what}: the answer is about 10.5072/someone-else, not {DOI}; not counted"
+        )
+    # id and attributes.doi must both name it (when given)
+    mixed = {"data": {"id": DOI, "attributes": {"doi": "10.5072/x", "state": "draft"}}}
+    responses.replace(responses.GET, f"{BASE}/dois/{DOI}", json=mixed)
+    with pytest.raises(AnswerMismatch, match=r"about 10\.5072/abcd-efgh, 10\.5072/x, not"):
+        client.get(DOI)
+
+
+@responses.activate
+def test_dois_are_compared_case_insensitively(client: DataCiteClient) -> None:
+    responses.put(f"{BASE}/dois/{DOI.upper()}", json=_doc("findable"))  # DataCite: lower case
+    assert client.put(DOI.upper(), {}, "publish")["state"] == "findable"
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("event", "state", "asked"),
+    [(None, "findable", "draft"), ("publish", "draft", "findable"), (None, None, "draft")],
+)
+def test_a_create_answering_another_state_is_a_state_mismatch(
+    client: DataCiteClient, event: str | None, state: str | None, asked: str
+) -> None:
+    document = _doc(state or "draft")
+    if state is None:
+        del document["data"]["attributes"]["state"]
+    responses.post(f"{BASE}/dois", json=document, status=201)
+    with pytest.raises(StateMismatch) as raised:
+        client.create(DOI, {}, event)
+    assert str(raised.value) == (
+        f"POST /dois: state mismatch: DataCite answered {state or 'no state'} "
+        f"to a create asking for {asked}"
+    )
+    with pytest.raises(ValueError, match="cannot carry the event 'hide'"):
+        client.create(DOI, {}, "hide")
+
+
+@responses.activate
+def test_an_answer_over_the_limit_by_its_length_is_not_read() -> None:
+    client = DataCiteClient(BASE, "U", "p", connect_timeout=1, timeout=2, max_answer_bytes=1000)
+    big = json.dumps(_doc("draft")) + " " * 2000
+    responses.get(
+        f"{BASE}/dois/{DOI}",
+        body=big,
+        content_type="application/vnd.api+json",
+        auto_calculate_content_length=True,
+    )
+    with pytest.raises(AnswerTooLarge, match=rf"GET /dois/{DOI}: 200 answer is larger than 1000"):
+        client.get(DOI)
+    assert responses.calls[0].response.raw.tell() == 0  # refused on Content-Length alone
+    within = {"body": big[:990], "content_type": "application/vnd.api+json"}
+    responses.replace(responses.GET, f"{BASE}/dois/{DOI}", **within)  # within the limit: read
+    assert client.get(DOI)["state"] == "draft"
+
+
+class _Trickle(io.RawIOBase):
+    """A body that gives one byte per read; each read moves ``clock`` on by ``step``."""
+
+    def __init__(self, data: bytes, clock: list[float], step: float) -> None:
+        self.data, self.clock, self.step, self.given = data, clock, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.clock[0] += self.step
+        if self.given >= len(self.data):
+            return 0
+        buffer[0] = self.data[self.given]
+        self.given += 1
+        return 1
+
+
+def _trickling(data: bytes, step: float) -> tuple[DataCiteClient, _Trickle]:
+    now = [0.0]
+    client = DataCiteClient(
+        BASE, "U", "p", connect_timeout=1, timeout=2, max_answer_bytes=100, clock=lambda: now[0]
+    )
+    return client, _Trickle(data, now, step)
+
+
+@responses.activate
+def test_a_trickling_answer_ends_at_the_deadline_not_at_its_end() -> None:
+    client, body = _trickling(json.dumps(_doc("findable")).encode(), 0.25)
+    responses.put(
+        f"{BASE}/dois/{DOI}", body=io.BufferedReader(body, 1), auto_calculate_content_length=False
+    )
+    with pytest.raises(TransientError, match=rf"PUT /dois/{DOI}: DataCite did not answer in time"):
+        client.put(DOI, {})
+    assert body.given == 8  # 2 s of reads at 0.25 s each: the rest is never waited for
+
+
+@responses.activate
+def test_an_answer_without_length_is_counted_while_read_and_cut() -> None:
+    client, body = _trickling(b"{" + b" " * 1000 + b"}", 0.0)
+    responses.put(
+        f"{BASE}/dois/{DOI}", body=io.BufferedReader(body, 1), auto_calculate_content_length=False
+    )
+    with pytest.raises(AnswerTooLarge, match="200 answer is larger than 100 bytes; refused"):
+        client.put(DOI, {})
+    assert body.given == 101  # read one byte past the limit, no further
+
+
+@responses.activate
+def test_an_oversized_error_answer_is_still_classified_by_its_status() -> None:
+    client = DataCiteClient(BASE, "U", "p", connect_timeout=1, timeout=2, max_answer_bytes=100)
+    responses.put(f"{BASE}/dois/{DOI}", body="<html>" + "x" * 5000, status=503)
+    with pytest.raises(TransientError, match=rf"PUT /dois/{DOI}: 503 Service Unavailable"):
+        client.put(DOI, {})
