@@ -1,4 +1,4 @@
-"""Subcommands about the DataCite account as a whole: ``import``."""
+"""``organiser import``: load what the DataCite account already holds."""
 
 from __future__ import annotations
 

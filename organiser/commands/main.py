@@ -7,19 +7,24 @@ import sys
 import click
 
 from organiser import logs
-from organiser.commands import account, daemon, drift, info, marks, review, web
+from organiser.commands import (
+    check,
+    config,
+    daemon,
+    import_,
+    list_,
+    marks,
+    review,
+    serve,
+    show,
+    status,
+    token,
+)
 from organiser.commands.cli import cli
 from organiser.errors import EXIT_FAILED, EXIT_OK
 
-SUBCOMMANDS = (
-    marks,
-    info,
-    daemon,
-    account,
-    drift,
-    review,
-    web,
-)  # imported for their @cli.command registrations
+#: One module per command, named after it, imported for its ``@cli.command`` registration.
+SUBCOMMANDS = (marks, list_, show, status, config, daemon, import_, check, review, serve, token)
 
 
 def main() -> None:

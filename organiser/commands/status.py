@@ -1,0 +1,68 @@
+"""``organiser status``: how the queue is doing, from the database alone."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from organiser.actions.status import status as queue_status
+from organiser.app import App
+from organiser.commands.cli import cli
+from organiser.notify import prometheus
+from organiser.storage.database import redact_url
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
+@click.option(
+    "--prometheus",
+    "textfile",
+    metavar="FILE",
+    help="Also write the figures as a node_exporter textfile (atomically).",
+)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
+    """How the queue is doing: records per status, the oldest waiting record per status,
+    records with failures, and the last run. With -q (and --prometheus) nothing is
+    printed."""
+    app: App = ctx.obj
+    app.open_db()
+    figures = queue_status(app.clock())
+    figures["database"] = redact_url(app.config["database"]["url"])
+    if textfile:
+        prometheus.write(textfile, prometheus.render(figures))
+    if ctx.meta.get("quiet"):
+        return
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    click.echo(f"database: {figures['database']}")
+    click.echo(f"{'status':<28}{'records':>9}  oldest waiting")
+    for name, entry in figures["statuses"].items():
+        age = entry["oldest_waiting_seconds"]
+        click.echo(f"{name:<28}{entry['records']:>9}  {'' if age is None else _age(age)}")
+    click.echo(f"{'records failing':<28}{figures['failing']:>9}")
+    last = figures["last_run"]
+    if last is None:
+        click.echo("last run: none yet")
+        return
+    counts = ", ".join(
+        f"{name} {c['done']} done/{c['failed']} failed" for name, c in last["counts"].items()
+    )
+    click.echo(
+        f"last run: {last['started_at']} → {last['finished_at'] or '(running)'} UTC on "
+        f"{last['host']}, {last['outcome']}{': ' + counts if counts else ''}"
+    )
+    if last["detail"]:
+        click.echo(f"  {last['detail']}")
+
+
+def _age(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"

@@ -1,0 +1,70 @@
+"""``organiser token add|list|revoke``: the web API's bearer tokens."""
+
+from __future__ import annotations
+
+import click
+
+from organiser.actions import tokens
+from organiser.app import App
+from organiser.commands.cli import cli
+
+
+@cli.group()
+def token() -> None:
+    """Bearer tokens of the web API (organiser serve).
+
+    \b
+    Roles: reader     lists and reads records and the pending-release report;
+           submitter  also reserves, updates and submits, as its --email address;
+           operator   also approves (releases) and rejects records in review.
+    Only a token's SHA-256 is stored: the token is printed once, by `token add`.
+    """
+
+
+@token.command(name="add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice([r.label for r in tokens.Role]),
+    required=True,
+    help="What the token may do.",
+)
+@click.option(
+    "--email",
+    metavar="ADDR",
+    help="The submitter address of a submitter or operator token (required for them).",
+)
+@click.pass_obj
+def token_add(app: App, name: str, role: str, email: str | None) -> None:
+    """Make a token called NAME and print it (once: only its hash is kept)."""
+    app.open_db()
+    secret = tokens.add(name, role, email, app.clock())
+    click.echo(secret)
+    click.echo(
+        f"token {name!r} ({role}) made; it is shown only now: give it to its user "
+        "as 'Authorization: Bearer TOKEN'",
+        err=True,
+    )
+
+
+@token.command(name="list")
+@click.pass_obj
+def token_list(app: App) -> None:
+    """List tokens: name, role, address, created, revoked (never the tokens or hashes)."""
+    app.open_db()
+    for row in tokens.listing():
+        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        click.echo(
+            f"{row.name}\t{row.role}\t{row.email or '-'}\t"
+            f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}"
+        )
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def token_revoke(app: App, name: str) -> None:
+    """Revoke the token NAME: requests with it get 401 from now on."""
+    app.open_db()
+    revoked = tokens.revoke(name, app.clock())
+    click.echo(f"token {revoked.name!r} revoked")
