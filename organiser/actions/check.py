@@ -1,6 +1,7 @@
 """The drift check: compare each settled record with what DataCite holds, page by page of
 the account's listing, and (asked to) mark what drifted so that the normal passes put it
-right. The local copy wins; nothing is ever deleted at DataCite by a check."""
+right. The local copy wins. A check only reads DataCite (its listing, ``GET /dois``): it never
+changes anything there; the passes do that for what it marks."""
 
 from __future__ import annotations
 

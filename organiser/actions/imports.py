@@ -1,4 +1,5 @@
 """``organiser import``: load what a DataCite account already holds into the local database.
+It only reads DataCite (its listing, ``GET /dois``): nothing is ever sent there.
 
 The account is listed page by page (cursor pagination, through the run's rate limiter, each
 page retried on transient errors as a pass retries a record) and each page is written in one
