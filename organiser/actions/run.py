@@ -58,12 +58,15 @@ def run_passes(
         runs.finish(
             run_id, app.clock(), result.outcome, counts, result.outage or result.interrupted
         )
+        limiter = organiser.effects.client.limiter
         log.info(
             "run finished",
             actor=actor,
             outcome=result.outcome,
             **{f"{name}_done": c["done"] for name, c in counts.items()},
             failed=len(result.failures),
+            requests=limiter.sent if limiter else None,  # retries included
+            throttled=limiter.throttled if limiter else None,  # answers that said slow down
         )
         return RunOutcome(result, alerts.after_run(app, result))
 

@@ -137,10 +137,6 @@ class DataCiteClient:
             )
         return answer
 
-    def create_draft(self, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        """Create ``doi`` as a draft (see :meth:`create`)."""
-        return self.create(doi, attributes)
-
     def put(self, doi: str, attributes: dict[str, Any], event: str | None = None) -> dict[str, Any]:
         """Send ``attributes`` (and an optional ``event``: publish, register, hide) with
         ``PUT /dois/{doi}``; give the attributes DataCite answers with.

@@ -45,7 +45,7 @@ def _doc(state: str) -> dict:
 @responses.activate
 def test_create_posts_a_draft_document(client: DataCiteClient) -> None:
     responses.post(f"{BASE}/dois", json=_doc("draft"), status=201)
-    answer = client.create_draft(DOI, {"titles": [{"title": "t"}], "event": "publish"})
+    answer = client.create(DOI, {"titles": [{"title": "t"}], "event": "publish"})
     assert answer["state"] == "draft"
     sent = responses.calls[0].request
     assert sent.headers["Content-Type"] == "application/vnd.api+json"
@@ -137,7 +137,7 @@ def test_answers_that_are_not_datacite_s_stop_the_run(client: DataCiteClient) ->
         client.get(DOI)
     responses.post(f"{BASE}/dois", json={"errors": [{"title": "not found"}]}, status=404)
     with pytest.raises(WrongEndpoint, match="no /dois collection there"):
-        client.create_draft(DOI, {})
+        client.create(DOI, {})
     responses.put(
         f"{BASE}/dois/{DOI}", body="<h1>Not Found</h1>", status=404, content_type="text/html"
     )
