@@ -12,6 +12,9 @@ a place among the ``url`` fetches.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 import json
 from collections.abc import Mapping
 from urllib.parse import parse_qs
@@ -35,6 +38,17 @@ CALLER = "caller"
 #: Seconds a request with a ``url`` waits for a fetch to finish before it gets 503.
 FETCH_WAIT = 1.0
 REFUSED = "the bearer token is unknown or revoked"
+#: Request bodies from this size on are followed by :func:`release_memory`.
+TRIM_FROM = 1024 * 1024
+
+
+def release_memory() -> None:
+    """Give the memory freed after a large request back to the system: collect cycles, then
+    ask glibc to return its free heap pages (``malloc_trim``; nothing where there is no
+    glibc). Without it, the server's RSS stays at its peak after a 10 MB request."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -142,7 +156,11 @@ class BodyLimit:
                 return message
             return await receive()  # after the body: wait for the disconnect
 
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            if size >= TRIM_FROM:
+                await to_thread.run_sync(release_memory)
 
     async def _too_large(self, send: Send) -> None:
         megabytes = f"{self.max_bytes / (1024 * 1024):g} MB"
