@@ -1,5 +1,7 @@
 """The API's errors: every error answer is JSON ``{"errors": [{"name", "message"}, ...]}``,
-one entry per line of the organiser's one-line messages (the same lines the CLI prints)."""
+one entry per line of the organiser's one-line messages (the lines the CLI prints, naming the
+API's parameters where the CLI names its flags). The database's errors are answered without
+their text (it names the database's path or URL); a 405 lists the methods allowed."""
 
 from __future__ import annotations
 

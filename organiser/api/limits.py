@@ -4,7 +4,7 @@ a place among the ``url`` fetches.
 - :class:`BodyLimit`: the bearer token is verified first (in a worker thread), and a bad one
   gets 401 with the body never read; then a body over ``[api] max_body_bytes`` gets 413 and
   never reaches the application (nor the database).
-- :class:`FetchGate`: at most ``[api] url_fetches`` requests with a ``url`` at once; one that
+- :class:`FetchGate`: at most ``[api] url_fetches`` POSTs with a ``url`` at once; one that
   finds them all busy for :data:`FETCH_WAIT` seconds gets 503, so slow hosts hold a few
   worker threads at most and never starve other requests.
 """
@@ -174,7 +174,7 @@ class BodyLimit:
 
 
 class FetchGate:
-    """ASGI middleware: let at most ``fetches`` requests that name a ``url`` (query
+    """ASGI middleware: let at most ``fetches`` POST requests that name a ``url`` (query
     parameter) run at once; one that waits :data:`FETCH_WAIT` seconds for a place gets 503
     with ``Retry-After``. Waiting happens here, in the event loop, not in a worker thread."""
 
@@ -194,7 +194,7 @@ class FetchGate:
         return self._places[loop]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _names_url(scope):
+        if scope["type"] != "http" or scope["method"] != "POST" or not _names_url(scope):
             await self.app(scope, receive, send)
             return
         places = self._semaphore()

@@ -130,7 +130,7 @@ ERRORS = {
     404: "No such record",
     413: "Request body over [api] max_body_bytes",
     501: "Not implemented",
-    503: "The database is unavailable",
+    503: "The database is unavailable, or (a url to fetch) [api] url_fetches are all busy",
 }
 
 

@@ -86,8 +86,10 @@ class CheckedSession(requests.Session):
 
 
 def fetch(url: str, allowed: Iterable[str], limits: Limits) -> Source:
-    """Give the body of ``url`` as intake reads sources (size limit, timeout, redirects), the
-    URL and each redirect checked first. Raises :class:`UrlRefused` (not fetched) or
+    """Give the body of ``url`` as intake reads sources (size limit, redirects, and one
+    deadline for the whole fetch, see :mod:`organiser.intake.deadline`), the URL and each
+    redirect checked first. How many run at once is :class:`organiser.api.limits.FetchGate`'s
+    to bound. Raises :class:`UrlRefused` (not fetched) or
     :class:`UserError` (the fetch failed, the same line the CLI prints)."""
     check(url, allowed)
     session = CheckedSession(allowed)

@@ -108,3 +108,31 @@ def test_tokens_are_stored_as_hashes_only(tmp_path: Path) -> None:
     with pytest.raises(tokens.TokenError, match="must be one of reader, submitter, operator"):
         tokens.Role.named("admin")
     assert tokens.Role.OPERATOR > tokens.Role.SUBMITTER > tokens.Role.READER
+
+
+def test_api_messages_name_parameters_where_the_cli_names_flags() -> None:
+    from organiser.api.errors import api_words
+
+    assert api_words("body: --node is required for PDS4 labels") == (
+        "body: node is required for PDS4 labels"
+    )
+    assert api_words("--node 'moon': not a known node") == "node 'moon': not a known node"
+    assert api_words("title used by 10.5072/x; refused (--force reserves it anyway)") == (
+        "title used by 10.5072/x; refused (force=true reserves it anyway)"
+    )
+    assert api_words("a reason is required (--reason TEXT)") == (
+        "a reason is required (reason=TEXT)"
+    )
+    assert api_words("--nodes-file and --forced stay") == "--nodes-file and --forced stay"
+
+
+def test_bearer_tokens_are_read_as_the_api_reads_them() -> None:
+    from organiser.api.limits import bearer_token
+
+    def scope(value: bytes | None) -> dict[str, object]:
+        return {"headers": [] if value is None else [(b"authorization", value)]}
+
+    assert bearer_token(scope(b"Bearer abc")) == "abc"
+    assert bearer_token(scope(b"bearer abc")) == "abc"
+    for refused in (None, b"Basic eDp5", b"Bearer", b"Bearer ", b"Token abc"):
+        assert bearer_token(scope(refused)) is None, refused
