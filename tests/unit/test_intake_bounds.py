@@ -6,6 +6,7 @@ RecursionError or a bare ValueError; a fetch from a host that trickles ends at t
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from organiser.intake import InputError, Options, read
 from organiser.intake.bounds import MAX_DEPTH, MAX_TEXT
 from organiser.intake.sources import Limits, Source, SourceError, load
 
-from conftest import MINIMAL
+from conftest import DATA, MINIMAL
 
 SCHEME = DoiScheme("10.5072")
 
@@ -183,3 +184,16 @@ def test_redirects_share_the_deadline(trickler: Callable[[bytes], str]) -> None:
     with pytest.raises(SourceError, match="not read within 2 s"):
         load(hop, Limits(timeout=2.0))
     assert time.monotonic() - started < 6
+
+
+def test_digits_int_cannot_read_are_text_not_a_value_error() -> None:
+    sample = (DATA / "datacite" / "kernel4_sample.xml").read_text()
+    for year in ("9" * 5000, "²"):  # past int()'s digit limit; a digit int() cannot read
+        xml = re.sub(r"<publicationYear>[^<]*<", f"<publicationYear>{year}<", sample)
+        [line] = _refused(xml, ".xml")
+        assert line.startswith(f'body: publicationYear: "{year[:20]}'), line
+    label = (DATA / "pds4" / "bundle_bepicolombo_mag_list_author_funding.xml").read_text()
+    huge = label.replace("<sequence_number>1<", f"<sequence_number>{'1' * 5000}<", 1)
+    assert huge != label
+    [item] = read(Source("body", huge.encode(), ".xml"), Options(SCHEME, node="img"))
+    assert item.attributes["creators"]  # read in label order instead

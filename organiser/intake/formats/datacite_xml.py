@@ -55,7 +55,8 @@ def to_attributes(root: etree._Element) -> dict[str, Any]:
             }
         elif name == "publicationYear":
             year = _text(child)
-            out["publicationYear"] = int(year) if year.isdigit() else year
+            # a year as a number; anything else (or a 5,000-digit "year") as the text it is
+            out["publicationYear"] = int(year) if _small_number(year) else year
         elif name == "fundingReferences":
             out[name] = [_funding(item) for item in child]
         elif name == "geoLocations":
@@ -122,3 +123,9 @@ def _geo(element: etree._Element) -> dict[str, Any]:
         elif tag in ("geoLocationPoint", "geoLocationBox"):
             geo[tag] = {_local(c.tag): _text(c) for c in part}
     return geo
+
+
+def _small_number(text: str) -> bool:
+    """Tell whether ``text`` is a whole number ``int()`` takes at once (ASCII digits, at
+    most 9: ``"²".isdigit()`` is true, and Python refuses over 4,300 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9

@@ -265,7 +265,7 @@ def _in_sequence(elements: list[etree._Element]) -> list[tuple[etree._Element, d
     label order."""
     pairs = [(e, _fields(e)) for e in elements]
     numbers = [fields.get("sequence_number", "") for _, fields in pairs]
-    if all(n.isdigit() for n in numbers):
+    if all(n.isascii() and n.isdigit() and len(n) <= 9 for n in numbers):
         order = sorted(range(len(pairs)), key=lambda i: int(numbers[i]))
         return [pairs[i] for i in order]
     return pairs
