@@ -65,7 +65,7 @@ def find(ref: str) -> Record:
         return live[0]
     if len(live) > 1:
         raise RecordError(f"{ref}: several records carry this identifier; name the DOI")
-    if ref.strip().isdigit() and int(ref) < 2**63:  # larger is no id (and no SQL integer)
+    if ref.strip().isascii() and ref.strip().isdigit() and len(ref.strip()) <= 18:  # an id
         record = Record.get_or_none(Record.id == int(ref))
         if record is not None:
             return record

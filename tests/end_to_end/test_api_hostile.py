@@ -6,6 +6,7 @@ what is allowed; the next-page link comes from the configuration, not the client
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import threading
@@ -318,3 +319,18 @@ def test_slow_url_fetches_are_bounded_and_starve_nothing(
         holder.join(30)
     assert lines(first["answer"], 400) == [f"{url}: not read within 4 s"]
     assert Record.select().count() == 0
+
+
+def test_huge_numbers_in_parameters_are_no_500(client: Client) -> None:
+    add_records(1)
+    for number in ("9" * 30, "9" * 5000, "²"):
+        cursor = base64.urlsafe_b64encode(f"after:{number}".encode()).decode()
+        answer = client.call("GET", "/dois", "rita", params={"cursor": cursor})
+        assert lines(answer, 400) == [f"cursor {cursor!r}: not a cursor this API gave"]
+        answer = client.call("GET", "/doi", "rita", params={"identifier": number})
+        assert answer.status_code in (400, 404), answer.text  # no record, one line
+        assert len(answer.json()["errors"]) == 1
+    answer = client.call("GET", "/dois", "rita", params={"limit": "9" * 5000})
+    assert lines(answer, 400) == [
+        "query parameter 'limit': Unable to parse input string as an integer, exceeded maximum size"
+    ]

@@ -95,7 +95,7 @@ def _after(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind == "after" and number.isdigit():
+        if kind == "after" and number.isascii() and number.isdigit() and len(number) <= 18:
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
