@@ -18,6 +18,7 @@ tool) is looked up before any create. A create's own answer never adopts.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from organiser.datacite.client import DataCiteClient
@@ -38,6 +39,7 @@ EXPECTED = {
     State.UPDATE_BEFORE_REGISTRATION: ("draft", "findable"),
 }
 FRESH_SUFFIX_TRIES = 5
+NOTHING_YET = "nothing to send yet (not at DataCite; the reserve/register pass sends it)"
 
 
 class Effects:
@@ -49,7 +51,7 @@ class Effects:
     def update(self, record: Record) -> str | None:
         """Send the record's metadata; give DataCite's state (None: nothing there yet, the
         reserve or register pass will send it)."""
-        if record.remote_state is None:
+        if decide("update", record).method is None:
             return None
         answer = self.client.put(record.doi, payload(record))
         if record.status == State.UPDATE_REGISTERED and answer.get("state") != "findable":
@@ -68,24 +70,25 @@ class Effects:
         """Publish the record: one PUT with ``publish`` if DataCite has its draft, else one
         POST that creates it findable; give ``"findable"``. Raises :class:`StateMismatch`
         when the answer shows another state, ``AnswerMismatch`` for another DOI."""
-        if record.remote_state is None:
+        first = decide("register", record)
+        if first.method != "PUT":  # not at DataCite yet: look the DOI up, or create it
             return expect(self._create(record, "publish"), "findable")
-        return expect(self.client.put(record.doi, payload(record), "publish"), "findable")
+        return expect(self.client.put(record.doi, payload(record), first.event), "findable")
 
     def delete(self, record: Record) -> str | None:
         """Delete a draft (give None) or hide a findable DOI (give ``"registered"``), with one
         request when ``remote_state`` is right; DataCite is looked up only when it is not
         known or the answer contradicts it."""
-        known = record.remote_state
+        first = decide("delete", record)
         try:
-            if known == "draft":
+            if first.method == "DELETE":  # a draft
                 self.client.delete(record.doi)
                 return None
-            if known == "findable":
-                answer = self.client.put(record.doi, {}, "hide")
+            if first.method == "PUT":  # findable: hide it
+                answer = self.client.put(record.doi, {}, first.event)
                 if answer.get("state") == "registered":
                     return "registered"
-            if known == "registered":
+            if first.method is None:
                 return "registered"  # hidden already
         except NotFound:
             return None  # nothing there (any more): what we wanted
@@ -118,7 +121,7 @@ class Effects:
         first, or the one after a 422 "taken"); a create's answer counts only when it shows
         the state asked for (the client raises :class:`StateMismatch` otherwise)."""
         held = None
-        if not record.doi_generated and record.remote_state is None:
+        if decide("register" if event else "reserve", record).method == "GET":
             held = self.client.get(record.doi)
         for _ in range(FRESH_SUFFIX_TRIES):
             if held is None:
@@ -168,28 +171,54 @@ class Effects:
                 return doi
 
 
-def describe(pass_name: str, record: Record) -> str:
-    """Give what the pass would send for ``record`` (for ``--dry-run``), without sending."""
-    doi = record.doi
+@dataclass(frozen=True)
+class Request:
+    """The first request a pass's effect sends for a record (``method`` None: nothing), as
+    :func:`decide` chooses it; what follows depends on DataCite's answer."""
+
+    method: str | None
+    event: str | None = None
+    note: str = ""  # why, or what comes next
+
+    def describe(self, doi: str) -> str:
+        """Give the request as ``--dry-run`` shows it."""
+        if self.method is None:
+            return self.note
+        target = f"/dois {doi}" if self.method == "POST" else f"/dois/{doi}"
+        event = f" event={self.event}" if self.event else ""
+        return f"{self.method} {target}{event} ({self.note})"
+
+
+def decide(pass_name: str, record: Record) -> Request:
+    """Give the first request the effect of ``pass_name`` sends for ``record``, from what the
+    record knows (its ``remote_state``, whether its DOI came with it). Pure: the effects
+    follow it, and ``--dry-run`` shows it."""
+    known = record.remote_state
     if pass_name == "update":
-        if record.remote_state is None:
-            return "nothing to send yet (not at DataCite; the reserve/register pass sends it)"
-        return f"PUT /dois/{doi} (new metadata)"
-    if not record.doi_generated and record.remote_state is None and pass_name != "delete":
-        return f"GET /dois/{doi} (the DOI came with the record), then adopt or create it"
+        if known is None:
+            return Request(None, note=NOTHING_YET)
+        return Request("PUT", note="new metadata")
+    if pass_name == "delete":
+        if known == "draft":
+            return Request("DELETE", note="delete the draft")
+        if known == "findable":
+            return Request("PUT", "hide", "hide it")
+        if known == "registered":
+            return Request(None, note="nothing to send (hidden already)")
+        return Request("GET", note="then DELETE it if a draft, PUT event=hide if findable")
+    if known is None and not record.doi_generated:  # reserve, register: maybe minted before
+        return Request("GET", note="the DOI came with the record: adopt it, or create it")
     if pass_name == "reserve":
-        return f"POST /dois {doi} (create a draft)"
-    if pass_name == "register":
-        if record.remote_state is None:
-            return f"POST /dois {doi} event=publish (create it findable)"
-        return f"PUT /dois/{doi} event=publish (make it findable)"
-    if record.remote_state == "draft":
-        return f"DELETE /dois/{doi} (delete the draft)"
-    if record.remote_state == "findable":
-        return f"PUT /dois/{doi} event=hide (hide it)"
-    if record.remote_state == "registered":
-        return "nothing to send (hidden already)"
-    return f"GET /dois/{doi}, then DELETE it if a draft or PUT event=hide if findable"
+        return Request("POST", note="create a draft")
+    if known is None:
+        return Request("POST", "publish", "create it findable")
+    return Request("PUT", "publish", "make it findable")
+
+
+def describe(pass_name: str, record: Record) -> str:
+    """Give what the pass would send first for ``record`` (for ``--dry-run``), without
+    sending: :func:`decide`'s request."""
+    return decide(pass_name, record).describe(record.doi)
 
 
 def _ours(record: Record, held: dict[str, Any]) -> bool:
