@@ -211,3 +211,14 @@ def test_no_pass_works_on_a_record_in_review() -> None:
 def test_an_import_leaves_a_draft_in_review() -> None:
     assert imported(S.REVIEW, "draft") == Step(S.REVIEW, None)
     assert imported(S.REVIEW, "findable") == Step(S.REGISTERED, None)
+
+
+def test_each_settled_status_stands_for_the_datacite_state_an_import_reads_back() -> None:
+    from organiser.domain.states import DATACITE_STATES, SETTLED_REMOTE, SETTLED_STATES
+
+    assert set(SETTLED_REMOTE) == SETTLED_STATES
+    assert set(SETTLED_REMOTE.values()) == set(DATACITE_STATES)
+    for status, remote in SETTLED_REMOTE.items():
+        if status is not S.DELETED:  # deleted is final: an import leaves it as it is
+            assert imported(status, remote) == Step(status, None), status
+    assert SETTLED_REMOTE[S.REVIEW] == "draft" and SETTLED_REMOTE[S.DELETED] == "registered"
