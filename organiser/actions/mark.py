@@ -15,6 +15,8 @@ from itertools import pairwise
 from typing import Any
 
 from organiser import intake
+from organiser.actions.access import Forbidden
+from organiser.actions.views import Marked, marked
 from organiser.domain.identifiers import DoiScheme
 from organiser.domain.states import Action, InvalidTransition, State, Step, transition
 from organiser.errors import UserError
@@ -201,15 +203,22 @@ def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, A
     return attributes
 
 
-def reserve(plan: Plan, actor: str, now: datetime) -> State:
-    """Write ``plan`` in one transaction: the new records, and an update mark on each earlier
-    version that now points at its successor. Give the state the new records are in (the
-    records are ``plan.new``: not read back, so that a large batch is not held twice)."""
+def reserve(
+    plan: Plan, actor: str, now: datetime, relate: Action = Action.MARK_UPDATE
+) -> tuple[State, list[Marked]]:
+    """Write ``plan`` in one transaction: the new records, and the mark ``relate`` (an
+    update, or a submitter's proposal) on each earlier version that now points at its
+    successor. Give the state the new records are in (the records are ``plan.new``: not read
+    back, so that a large batch is not held twice) and the earlier versions as marked.
+    Raises :class:`store.RecordError` (nothing written) when a mark does not apply."""
+    related = []
     with database_proxy.atomic():
         state = store.write_new(plan.new, actor, now)
         for earlier, attributes in plan.relate:
-            store.mark(earlier, Action.MARK_UPDATE, actor, now, attributes, earlier.url)
-    return state
+            fresh = store.locked(earlier.id)
+            store.mark(fresh, relate, actor, now, attributes, fresh.url)
+            related.append(marked(store.locked(earlier.id), fresh.status))
+    return state, related
 
 
 def mark_all(
@@ -218,29 +227,49 @@ def mark_all(
     actor: str,
     now: datetime,
     outcome: str | None = None,
-) -> list[tuple[Record, Step]]:
-    """Apply ``action`` to every record named in ``refs``, all or nothing; give what happened
-    (a record named twice, e.g. by DOI and by id, once). ``outcome`` goes into each history
-    row (e.g. why a review was rejected).
+    allowed: Callable[[Record], None] | None = None,
+) -> list[Marked]:
+    """Apply ``action`` to every record named in ``refs``, all or nothing, in one
+    transaction; give each record as the mark left it (a record named twice, e.g. by DOI and
+    by id, once). ``outcome`` goes into each history row (e.g. why a review was rejected).
+    ``allowed`` is called with each record as locked for the write, and may raise to refuse
+    it (then nothing is written).
 
     Raises :class:`store.RecordError` with one line per unknown record or refused move
     (:func:`check_marks`); then nothing is written.
     """
-    records = check_marks(refs, action)
+    done = []
     with database_proxy.atomic():
-        return [
-            (record, store.mark(record, action, actor, now, outcome=outcome)) for record in records
-        ]
+        for record in check_marks(refs, action, allowed):
+            fresh = store.locked(record.id)
+            if allowed is not None:
+                allowed(fresh)
+            store.mark(fresh, action, actor, now, outcome=outcome)
+            done.append(marked(store.locked(record.id), fresh.status))
+    return done
 
 
-def check_marks(refs: Sequence[str], action: Action) -> list[Record]:
-    """Give the records ``refs`` name (each once, in order) if ``action`` applies to every
-    one of them; write nothing.
+def step_of(record: Record, action: Action) -> Step:
+    """Give the step ``action`` takes ``record`` to. Raises :class:`store.RecordError`."""
+    try:
+        return transition(State(record.status), action, store.state_or_none(record.prior_status))
+    except InvalidTransition as exc:
+        raise store.RecordError(f"{record.doi} {exc}") from None
 
-    Raises :class:`store.RecordError` with one line per unknown record or refused move.
+
+def check_marks(
+    refs: Sequence[str], action: Action, allowed: Callable[[Record], object] | None = None
+) -> list[Record]:
+    """Give the records ``refs`` name (each once, in order) if ``allowed`` (called with each
+    first, it may raise :class:`Forbidden`) lets the actor touch every one and ``action``
+    applies to every one of them; write nothing.
+
+    Raises :class:`Forbidden` with one line per record the actor may not touch, else
+    :class:`store.RecordError` with one line per unknown record or refused move.
     """
     found: dict[int, Record] = {}
     errors: list[str] = []
+    forbidden: list[str] = []
     for ref in refs:
         try:
             record = store.find(ref)
@@ -250,11 +279,18 @@ def check_marks(refs: Sequence[str], action: Action) -> list[Record]:
         if record.id in found:
             continue
         try:
-            transition(State(record.status), action, store.state_or_none(record.prior_status))
-        except InvalidTransition as exc:
-            errors.append(f"{record.doi} {exc}")
+            if allowed is not None:
+                allowed(record)
+            step_of(record, action)
+        except Forbidden as exc:
+            forbidden.append(str(exc))
+            continue
+        except store.RecordError as exc:
+            errors.append(str(exc))
             continue
         found[record.id] = record
+    if forbidden:
+        raise Forbidden("\n".join(forbidden))
     if errors:
         raise store.RecordError("\n".join(errors))
     return list(found.values())
@@ -267,14 +303,15 @@ def update(
     versioned: bool,
     actor: str,
     now: datetime,
-    allowed: Callable[[Record], None] | None = None,
-) -> tuple[Record, Step]:
+    allowed: Callable[[Record], Action] | None = None,
+) -> Marked:
     """Give a record new metadata from the single record in ``source`` (a file or URL name,
-    or bytes already read, e.g. a web request's body).
+    or bytes already read, e.g. a web request's body); give the record as the mark left it.
 
     The record is ``ref``, or else found by the source's DOI, identifier, or (for a new
     version of a PDS4 product) its LID. Earlier LIDVIDs and version relations are kept.
-    ``allowed`` is called with the record before it is marked and may raise to refuse it.
+    ``allowed`` is called with the record as locked for the write and gives the mark to
+    apply (``MARK_UPDATE`` without it); it may raise to refuse the record.
     Raises :class:`intake.InputError` or :class:`store.RecordError`.
     """
     record = store.find(ref) if ref else None
@@ -285,30 +322,33 @@ def update(
     node = options.node or (record.node if record is not None else None)
     item = _one(source, replace(options, node=node))
     record = record or _record_for(item)
-    if allowed is not None:
-        allowed(record)
     source = getattr(source, "name", source)
-    if item.doi is not None and item.doi != record.doi:
-        raise intake.InputError(f"{source}: names DOI {item.doi}, but the record is {record.doi}")
-    # a record known by its DOI or a local id takes the identifier the source brings; a
-    # source without one of its own (no LIDVID) leaves the record's as it is
-    own = item.has_repository_identifier
-    stand_in = record.identifier == record.doi or record.identifier.startswith(
-        intake.LOCAL_ID_PREFIX
-    )
-    if own and not stand_in and item.lid != record.lid:
-        raise intake.InputError(
-            f"{source}: describes {item.identifier}, but {record.doi} is {record.identifier}"
+    with database_proxy.atomic():
+        record = store.locked(record.id)
+        action = allowed(record) if allowed is not None else Action.MARK_UPDATE
+        if item.doi is not None and item.doi != record.doi:
+            raise intake.InputError(
+                f"{source}: names DOI {item.doi}, but the record is {record.doi}"
+            )
+        # a record known by its DOI or a local id takes the identifier the source brings; a
+        # source without one of its own (no LIDVID) leaves the record's as it is
+        own = item.has_repository_identifier
+        stand_in = record.identifier == record.doi or record.identifier.startswith(
+            intake.LOCAL_ID_PREFIX
         )
-    if own and not stand_in and item.identifier != record.identifier and versioned:
-        raise intake.InputError(
-            f"{source}: {item.identifier} is a new version and "
-            "versioned_dois is on: reserve it to give it its own DOI"
-        )
-    attributes = _carry_over(store.attributes_of(record), item.attributes)
-    identifier = item.identifier if own else None
-    step = store.mark(record, Action.MARK_UPDATE, actor, now, attributes, item.url, identifier)
-    return record, step
+        if own and not stand_in and item.lid != record.lid:
+            raise intake.InputError(
+                f"{source}: describes {item.identifier}, but {record.doi} is {record.identifier}"
+            )
+        if own and not stand_in and item.identifier != record.identifier and versioned:
+            raise intake.InputError(
+                f"{source}: {item.identifier} is a new version and "
+                "versioned_dois is on: reserve it to give it its own DOI"
+            )
+        attributes = _carry_over(store.attributes_of(record), item.attributes)
+        identifier = item.identifier if own else None
+        store.mark(record, action, actor, now, attributes, item.url, identifier)
+        return marked(store.locked(record.id), record.status)
 
 
 def _one(source: str | Source, options: intake.Options) -> intake.Metadata:

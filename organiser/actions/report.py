@@ -15,8 +15,9 @@ from typing import Any
 import structlog
 from peewee import fn
 
+from organiser.actions.access import Actor, Role, require
 from organiser.app import App
-from organiser.domain.states import State
+from organiser.domain.states import IN_REVIEW, State
 from organiser.errors import UserError
 from organiser.notify.mailer import MailError
 from organiser.storage import queries
@@ -24,8 +25,9 @@ from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.report")
 
-#: Waiting for release: in review, or approved (an update may go first).
-PENDING_STATES = (State.REVIEW, State.TO_BE_REGISTERED, State.UPDATE_BEFORE_REGISTRATION)
+#: Waiting for release: in review (a first release, or a change to a published DOI), or
+#: approved (an update may go first).
+PENDING_STATES = (*sorted(IN_REVIEW), State.TO_BE_REGISTERED, State.UPDATE_BEFORE_REGISTRATION)
 CSV_COLUMNS = (
     "doi",
     "identifier",
@@ -94,7 +96,7 @@ class Report:
         (a record both approved and failing counts in both)."""
         return {
             "total": len(self.records),
-            "review": sum(r.status == State.REVIEW for r in self.records),
+            "review": sum(r.status in IN_REVIEW for r in self.records),
             "to_be_registered": sum(
                 r.status in (State.TO_BE_REGISTERED, State.UPDATE_BEFORE_REGISTRATION)
                 for r in self.records
@@ -242,16 +244,19 @@ def _mails(app: App, report: Report) -> list[tuple[list[str], Report]]:
     return mails
 
 
-def send(app: App, report: Report, attachment: bool) -> str | None:
-    """Mail ``report``: the whole of it to ``[email] recipients`` in one message, and to each
+def send(app: App, actor: Actor, report: Report, attachment: bool) -> str | None:
+    """Mail ``report`` (submitters and operators only: a reader may read it, not mail it):
+    the whole of it to ``[email] recipients`` in one message, and to each
     submitter of its records who is an email address the part about their own records
     (a submitter among the recipients gets the whole only). With ``attachment`` each mail
     carries its records as ``pending-release.csv``.
 
     Give a one-line warning when some mail could not be sent or some recipient was
     refused (the others still get theirs), None when every mail went out. Raises
-    :class:`NoMail` when no mail server is configured or there is nobody to mail.
+    :class:`~organiser.actions.access.Forbidden` for a reader, :class:`NoMail` when no mail
+    server is configured or there is nobody to mail.
     """
+    require(actor, Role.SUBMITTER)
     mailer = app.mailer()
     if mailer is None:
         raise NoMail("[email] smtp_host is not set: the report cannot be mailed")

@@ -1,19 +1,22 @@
-"""Review before release: submit a reserved record for review, reject it back to reserved.
-Approving is the register mark (:func:`organiser.actions.mark.mark_all` with
-``MARK_REGISTER``: review → to-be-registered). Nothing here talks to DataCite.
+"""Review before release: submit a reserved record for review, approve (release) or reject
+what is in review: first releases (``review``) and submitters' changes to published DOIs
+(``update-review``). Nothing here talks to DataCite.
 
-Every function resolves all the records first and checks every move: one unknown record or
-refused move and nothing is changed (the error has one line per problem).
+Every function resolves all the records first and checks every move: one unknown record,
+refused move or record the actor may not touch and nothing is changed (the error has one
+line per problem). The rules of the roles are checked on each record as locked for the write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from organiser.actions import mark
+from organiser.actions.access import Actor, Forbidden, Role, check_owner, require
+from organiser.actions.marking import preview
+from organiser.actions.views import Marked
 from organiser.app import App
-from organiser.domain.states import Action, State, Step, transition
+from organiser.domain.states import IN_REVIEW, Action
 from organiser.storage import records as store
 from organiser.storage.models import Record
 
@@ -33,42 +36,55 @@ def submit_action(review: bool = True) -> Action:
     return Action.MARK_SUBMIT if review else Action.MARK_REGISTER
 
 
-def submit(
-    refs: Sequence[str], actor: str, now: datetime, review: bool = True
-) -> list[tuple[Record, Step]]:
+def submit(app: App, actor: Actor, refs: Sequence[str], dry_run: bool = False) -> list[Marked]:
     """Submit the records ``refs`` name (DOI, identifier or id) for release, all or nothing;
-    give each record (as it was) with the step taken.
+    give each record as the mark left it (or would leave it, ``dry_run``).
 
-    With ``review`` a reserved record goes to review (one already in review stays, nothing
-    written); without, submitting is registering (→ to-be-registered, as ``organiser
-    register``). Raises :class:`store.RecordError`, one line per unknown record or refused
-    move (e.g. "10.5072/x is not reserved yet; …"), and then changes nothing.
+    With ``[api] review`` a reserved record goes to review (one already in review stays,
+    nothing written); without, submitting is registering. A submitter submits only its own
+    records. Raises :class:`Forbidden`, or ``RecordError`` with one line per unknown record or
+    refused move (e.g. "10.5072/x is not reserved yet; …"), and then changes nothing.
     """
-    return mark.mark_all(refs, submit_action(review), actor, now)
+    require(actor, Role.SUBMITTER)
+    action = submit_action(enabled(app))
+    if dry_run:
+        return preview(app, actor, refs, action)
+    app.open_db()
+    return mark.mark_all(
+        list(refs), action, actor.name, app.clock(), allowed=lambda r: check_owner(actor, r)
+    )
 
 
-def preview_submit(refs: Sequence[str], review: bool = True) -> list[tuple[Record, Step]]:
-    """Give what :func:`submit` would do, writing nothing. Raises as it does."""
-    return _preview(refs, submit_action(review))
+def release(app: App, actor: Actor, refs: Sequence[str], dry_run: bool = False) -> list[Marked]:
+    """Approve the records in review that ``refs`` name (operators only), all or nothing: a
+    first release → to-be-registered, a change to a published DOI → its update state (the
+    held change applied). Raises :class:`Forbidden`, or ``RecordError`` naming each record
+    that is not in review, and then changes nothing."""
+    require(actor, Role.OPERATOR)
+    if dry_run:
+        return preview(app, actor, refs, Action.MARK_REGISTER, _in_review)
+    app.open_db()
+    return mark.mark_all(
+        list(refs), Action.MARK_REGISTER, actor.name, app.clock(), allowed=_in_review
+    )
 
 
 def reject(
-    refs: Sequence[str], reason: str, actor: str, now: datetime
-) -> list[tuple[Record, Step]]:
-    """Send the records ``refs`` name back from review to reserved, all or nothing, with
-    ``reason`` (white space collapsed to single spaces) in each history row's outcome; give
-    each record (as it was) with the step taken.
+    app: App, actor: Actor, refs: Sequence[str], reason: str, dry_run: bool = False
+) -> list[Marked]:
+    """Send the records in review that ``refs`` name back (operators only), all or nothing,
+    with ``reason`` (white space collapsed) in each history row: a first release back to
+    reserved, a change to a published DOI dropped (the record as it was).
 
-    Raises :class:`store.RecordError` for an empty reason, or with one line per unknown
-    record or record not in review, and then changes nothing.
+    Raises :class:`Forbidden`, or ``RecordError`` for an empty reason or with one line per
+    unknown record or record not in review, and then changes nothing.
     """
-    return mark.mark_all(refs, Action.MARK_REJECT, actor, now, outcome=clean_reason(reason))
-
-
-def preview_reject(refs: Sequence[str], reason: str) -> list[tuple[Record, Step]]:
-    """Give what :func:`reject` would do, writing nothing. Raises as it does."""
-    clean_reason(reason)
-    return _preview(refs, Action.MARK_REJECT)
+    require(actor, Role.OPERATOR)
+    text = clean_reason(reason)
+    if dry_run:
+        return preview(app, actor, refs, Action.MARK_REJECT)
+    app.open_db()
+    return mark.mark_all(list(refs), Action.MARK_REJECT, actor.name, app.clock(), outcome=text)
 
 
 def clean_reason(reason: str) -> str:
@@ -80,8 +96,9 @@ def clean_reason(reason: str) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
-def _preview(refs: Sequence[str], action: Action) -> list[tuple[Record, Step]]:
-    found = mark.check_marks(refs, action)
-    return [
-        (r, transition(State(r.status), action, store.state_or_none(r.prior_status))) for r in found
-    ]
+def _in_review(record: Record) -> None:
+    if record.status not in IN_REVIEW:
+        raise store.RecordError(f"{record.doi} is {record.status}, not in review")
+
+
+__all__ = ["Forbidden", "clean_reason", "enabled", "reject", "release", "submit"]

@@ -1,9 +1,9 @@
 """Who is asking: every API operation needs ``Authorization: Bearer <token>``.
 
-A missing, unknown or revoked token gets 401; a token whose role is too low, 403. Readers
-list and read; submitters also reserve, update and submit, always as their token's submitter
-address, and only records they submitted; operators also approve (release) and reject, for
-anyone. The history names the token (actor ``api:<name>``). A token is never logged.
+A missing, unknown or revoked token gets 401; a token whose role is too low for the
+operation, 403. What each role may do with which record is the actions' to decide
+(:mod:`organiser.actions.access`), in the write's transaction. The history names the token
+(actor ``api:<name>``). A token is never logged.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from organiser.actions import tokens
+from organiser.actions.access import Actor
 from organiser.actions.tokens import Role
 from organiser.api.deps import app_of, opened
 from organiser.api.errors import ApiError
-from organiser.domain.states import State
-from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.api")
 bearer = HTTPBearer(
@@ -30,8 +29,6 @@ bearer = HTTPBearer(
     description="A token made with `organiser token add NAME --role reader|submitter|operator`.",
 )
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="organiser"'}
-#: Statuses a record is in once approved for release: a submitter may not change it any more.
-APPROVED = frozenset({State.TO_BE_REGISTERED, State.UPDATE_BEFORE_REGISTRATION})
 
 
 @dataclass(frozen=True)
@@ -43,41 +40,10 @@ class Caller:
     email: str | None
 
     @property
-    def actor(self) -> str:
-        """Who the history names for what this caller marks."""
-        return f"api:{self.name}"
-
-    def submitter(self, asked: str | None) -> str | None:
-        """Give the submitter address to record: a submitter token's own (``asked`` must be
-        it, or absent), or what an operator or reader ``asked`` for (an operator's own when
-        absent). Raises :class:`ApiError` 403 when a submitter asks for another address."""
-        if self.role is Role.SUBMITTER:
-            if asked and self.email and asked.strip().lower() != self.email.lower():
-                raise ApiError(
-                    403, f"submitter {asked.strip()!r}: token {self.name!r} submits as {self.email}"
-                )
-            return self.email
-        if self.role is Role.OPERATOR:
-            return asked.strip() if asked and asked.strip() else self.email
-        return asked.strip() if asked and asked.strip() else None
-
-    def may_change(self, record: Record) -> None:
-        """Refuse (403) a submitter token a record that another submitter reserved, or one
-        already approved for release (new metadata there would skip the review)."""
-        if self.role is Role.SUBMITTER:
-            own = (record.submitter or "").lower() == (self.email or "").lower()
-            if not own:
-                raise ApiError(
-                    403,
-                    f"{record.doi}: submitted by {record.submitter or 'someone else'}; only its "
-                    "submitter or an operator may change it",
-                )
-            if record.status in APPROVED:
-                raise ApiError(
-                    403,
-                    f"{record.doi} is {record.status} (approved for release); only an operator "
-                    "may change it now",
-                )
+    def actor(self) -> Actor:
+        """The actor the actions are called with (the history names ``api:<name>``); the
+        rules of its role are the actions' to enforce."""
+        return Actor(f"api:{self.name}", self.role, self.email, f"token {self.name!r}")
 
 
 def needs(role: Role) -> Callable[..., object]:

@@ -52,8 +52,8 @@ def status_of(exc: OrganiserError) -> int:
         return 503
     if isinstance(exc, DatabaseError):
         return 500
-    if isinstance(exc, UserError):
-        return 400
+    if isinstance(exc, UserError):  # 403 Forbidden, 404 RecordNotFound carry their own
+        return int(getattr(exc, "http_status", 400))
     return 500
 
 

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Iterable
-
 import click
 
-from organiser import intake
-from organiser.actions import mark
-from organiser.actions import records as read
+from organiser.actions import marking
+from organiser.actions.access import Actor
+from organiser.actions.views import Marked
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.domain.states import Action, State
+from organiser.domain.states import State
 
 
-def _check_node(app: App, node: str | None) -> None:
-    mark.check_node(app.nodes, node)
-
-
-def _actor(submitter: str | None) -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return submitter or user
+def echo_marked(done: list[Marked], prefix: str = "") -> None:
+    """Print one line per marked record: DOI, identifier, status (as the mark left it)."""
+    for start in range(0, len(done), 1000):  # written a block at a time
+        block = done[start : start + 1000]
+        click.echo("\n".join(f"{prefix}{m.doi}\t{m.identifier}\t{m.status}" for m in block))
 
 
 @cli.command()
@@ -57,28 +49,20 @@ def reserve(
     recursively; http(s) URLs are fetched. Everything is checked against the DataCite schema
     and the database first, and every problem is reported: one bad file and nothing is marked.
     """
-    _check_node(app, node)
-    items = intake.read_all(sources, app.intake_options(node))
-    app.open_db()
-    plan = mark.plan_reserve(
-        items, app.scheme, node, submitter, app.config["intake"]["versioned_dois"], force
-    )
-    del items  # the plan holds what is written
-    for warning in plan.warnings:
+    done = marking.reserve(app, Actor.operator(submitter), sources, node, submitter, force, dry_run)
+    for warning in done.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
-        for new in plan.new:
+        for new in done.new:
             doi = "(new DOI)" if new.doi_generated else new.doi
             click.echo(f"would reserve\t{doi}\t{new.identifier}\t{new.source}")
-        for earlier, _ in plan.relate:
+        for earlier in done.related:
             click.echo(f"would update\t{earlier.doi}\t{earlier.identifier}\t(new version)")
         return
-    state = mark.reserve(plan, _actor(submitter), app.clock())
-    for start in range(0, len(plan.new), 1000):  # a line per record, written a block at a time
-        block = plan.new[start : start + 1000]
-        click.echo("\n".join(f"{new.doi}\t{new.identifier}\t{state}" for new in block))
-    for earlier, _ in plan.relate:
-        click.echo(f"{earlier.doi}\t{earlier.identifier}\t{read.find(earlier.doi).status}")
+    for start in range(0, len(done.new), 1000):  # a line per record, written a block at a time
+        block = done.new[start : start + 1000]
+        click.echo("\n".join(f"{new.doi}\t{new.identifier}\t{done.state}" for new in block))
+    echo_marked(done.related)
 
 
 @cli.command()
@@ -86,7 +70,7 @@ def reserve(
 @click.pass_obj
 def register(app: App, ids: tuple[str, ...]) -> None:
     """Mark records to-be-registered (the next --register-all publishes them)."""
-    _mark(app, ids, Action.MARK_REGISTER)
+    echo_marked(marking.register(app, Actor.operator(), ids))
 
 
 @cli.command()
@@ -94,13 +78,7 @@ def register(app: App, ids: tuple[str, ...]) -> None:
 @click.pass_obj
 def delete(app: App, ids: tuple[str, ...]) -> None:
     """Mark records to-be-deleted (drafts are deleted, registered DOIs hidden)."""
-    _mark(app, ids, Action.MARK_DELETE)
-
-
-def _mark(app: App, ids: Iterable[str], action: Action) -> None:
-    app.open_db()
-    for record, step in mark.mark_all(list(ids), action, _actor(None), app.clock()):
-        click.echo(f"{record.doi}\t{record.identifier}\t{step.state}")
+    echo_marked(marking.delete(app, Actor.operator(), ids))
 
 
 @cli.command()
@@ -114,21 +92,12 @@ def update(app: App, first: str, second: str | None, node: str | None) -> None:
     Without ID the record is found by the source's DOI, its identifier, or (a new version of
     a PDS4 product) its LID; the earlier LIDVIDs stay in the record's identifiers.
     """
-    _check_node(app, node)
     ref, source = (first, second) if second is not None else (None, first)
-    app.open_db()
-    record, step = mark.update(
-        ref,
-        source,
-        app.intake_options(node),
-        app.config["intake"]["versioned_dois"],
-        _actor(None),
-        app.clock(),
-    )
-    click.echo(f"{record.doi}\t{record.identifier}\t{step.state}")
-    if record.status == State.REVIEW and step.state is not State.REVIEW:
+    done = marking.update(app, Actor.operator(), ref, source, node)
+    echo_marked([done])
+    if done.previous is State.REVIEW and done.status is not State.REVIEW:
         click.echo(
-            f"warning: {record.doi} left review: new metadata needs a new review; submit it "
+            f"warning: {done.doi} left review: new metadata needs a new review; submit it "
             "again once the update pass (-u) has sent it",
             err=True,
         )

@@ -8,17 +8,11 @@ import click
 
 from organiser.actions import report as pending_report
 from organiser.actions import review as review_action
+from organiser.actions.access import Actor
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.commands.marks import _actor
-from organiser.domain.states import Step
+from organiser.commands.marks import echo_marked
 from organiser.errors import EXIT_FAILED, UserError
-from organiser.storage.models import Record
-
-
-def _lines(done: list[tuple[Record, Step]], prefix: str = "") -> None:
-    for record, step in done:
-        click.echo(f"{prefix}{record.doi}\t{record.identifier}\t{step.state}")
 
 
 @cli.command()
@@ -34,12 +28,8 @@ def submit(app: App, ids: tuple[str, ...], dry_run: bool) -> None:
     With [api] review = false they are marked to-be-registered directly. All or nothing:
     one unknown or refused record (e.g. not reserved yet) and nothing is changed.
     """
-    review = review_action.enabled(app)
-    app.open_db()
-    if dry_run:
-        _lines(review_action.preview_submit(list(ids), review), "would mark\t")
-        return
-    _lines(review_action.submit(list(ids), _actor(None), app.clock(), review))
+    done = review_action.submit(app, Actor.operator(), ids, dry_run)
+    echo_marked(done, "would mark\t" if dry_run else "")
 
 
 @cli.command()
@@ -52,11 +42,8 @@ def submit(app: App, ids: tuple[str, ...], dry_run: bool) -> None:
 def reject(app: App, ids: tuple[str, ...], reason: str, dry_run: bool) -> None:
     """Send records in review back to reserved, with the reason in their history. All or
     nothing: one unknown record or one not in review and nothing is changed."""
-    app.open_db()
-    if dry_run:
-        _lines(review_action.preview_reject(list(ids), reason), "would mark\t")
-        return
-    _lines(review_action.reject(list(ids), reason, _actor(None), app.clock()))
+    done = review_action.reject(app, Actor.operator(), ids, reason, dry_run)
+    echo_marked(done, "would mark\t" if dry_run else "")
 
 
 @cli.command()
@@ -91,7 +78,7 @@ def report(
     if not mail:
         return
     to = pending_report.recipients(app, found)
-    warning = pending_report.send(app, found, attachment)
+    warning = pending_report.send(app, Actor.operator(), found, attachment)
     if warning:
         click.echo(f"warning: {warning}", err=True)
         ctx.exit(EXIT_FAILED)

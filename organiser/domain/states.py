@@ -10,6 +10,12 @@ commands; *outcomes* are what a pass records once DataCite confirmed the effect.
 Review before release: ``submit`` takes a reserved record (a draft at DataCite) to
 ``review``; approving is the register mark (→ to-be-registered), ``reject`` takes it back to
 reserved. No pass works on a record in review.
+
+Review of changes: a submitter's new metadata for a published DOI (registered, or approved and
+waiting for the register pass) is a *proposal* (``mark-propose``): the record goes to
+``update-review`` and the change is held beside the record, never sent, until an operator
+approves it (the register mark: → the update state of where it was) or rejects it (back to
+where it was, the change dropped). An operator's update goes straight.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class State(StrEnum):
     UPDATE_BEFORE_REGISTRATION = "update-before-registration"
     TO_BE_DELETED = "to-be-deleted"
     DELETED = "deleted"
+    #: a submitter's change to a published (or approved) record, waiting for an operator;
+    #: ``prior_status`` is where the record returns when the change is rejected
+    UPDATE_REVIEW = "update-review"
 
 
 class Action(StrEnum):
@@ -43,6 +52,7 @@ class Action(StrEnum):
     MARK_RECREATE = "mark-recreate"  # the DOI is missing at DataCite: send it again
     MARK_SUBMIT = "mark-submit"  # a reserved record is submitted for release: review
     MARK_REJECT = "mark-reject"  # a record in review is sent back: reserved again
+    MARK_PROPOSE = "mark-propose"  # a submitter's new metadata: reviewed if the DOI is public
     RESERVED = "reserved"
     REGISTERED = "registered"
     UPDATED = "updated"
@@ -59,6 +69,9 @@ S = State
 UPDATE_STATES = frozenset({S.UPDATE_RESERVED, S.UPDATE_REGISTERED, S.UPDATE_BEFORE_REGISTRATION})
 #: States in which a record is waiting for a pass (what ``organiser --list`` shows).
 QUEUED_STATES = frozenset({S.TO_BE_RESERVED, S.TO_BE_REGISTERED, S.TO_BE_DELETED} | UPDATE_STATES)
+#: States in which a record waits for an operator's approval: a first release, or a
+#: submitter's change to a published (or approved) DOI.
+IN_REVIEW = frozenset({S.REVIEW, S.UPDATE_REVIEW})
 #: States no pass works on: what DataCite should hold is settled (``organiser check`` compares).
 #: A record in review waits for a person (approve or reject), not for a pass: a draft.
 SETTLED_STATES = frozenset({S.RESERVED, S.REVIEW, S.REGISTERED, S.DELETED})
@@ -98,6 +111,21 @@ _MARK_RECREATE = {
 #: submitting one already in review changes nothing. Approving is ``MARK_REGISTER``.
 _MARK_SUBMIT = {S.RESERVED: S.REVIEW, S.REVIEW: S.REVIEW}
 _MARK_REJECT = {S.REVIEW: S.RESERVED}
+#: A submitter's new metadata: before anything is public it is an update (a draft's new
+#: metadata leaves review, as ``MARK_UPDATE``); for a published DOI, or one approved and
+#: waiting, it waits for an operator in ``update-review`` (the change held, not applied).
+_MARK_PROPOSE = {
+    S.TO_BE_RESERVED: S.TO_BE_RESERVED,
+    S.RESERVED: S.UPDATE_RESERVED,
+    S.REVIEW: S.UPDATE_RESERVED,
+    S.UPDATE_RESERVED: S.UPDATE_RESERVED,
+    S.TO_BE_REGISTERED: S.UPDATE_REVIEW,
+    S.UPDATE_BEFORE_REGISTRATION: S.UPDATE_REVIEW,
+    S.REGISTERED: S.UPDATE_REVIEW,
+    S.UPDATE_REVIEW: S.UPDATE_REVIEW,
+}
+#: States from which a proposal is held for review (the record returns there on reject).
+PROPOSAL_RETURNS = frozenset({S.TO_BE_REGISTERED, S.UPDATE_BEFORE_REGISTRATION, S.REGISTERED})
 
 #: Pass outcomes: the state a record must be in for the pass, and where success takes it.
 _OUTCOMES = {
@@ -126,6 +154,7 @@ _TABLES = {
     Action.MARK_RECREATE: _MARK_RECREATE,
     Action.MARK_SUBMIT: _MARK_SUBMIT,
     Action.MARK_REJECT: _MARK_REJECT,
+    Action.MARK_PROPOSE: _MARK_PROPOSE,
     **_OUTCOMES,
 }
 
@@ -151,7 +180,18 @@ _REFUSALS = {
     (Action.MARK_SUBMIT, S.UPDATE_REGISTERED): "is already registered (an update is pending)",
     (Action.MARK_SUBMIT, S.TO_BE_DELETED): "is marked for deletion and cannot be submitted",
     (Action.MARK_SUBMIT, S.DELETED): "is deleted and cannot be submitted",
-    **{(Action.MARK_REJECT, s): f"is {s}, not in review" for s in State if s is not S.REVIEW},
+    **{
+        (Action.MARK_REJECT, s): f"is {s}, not in review"
+        for s in State
+        if s not in (S.REVIEW, S.UPDATE_REVIEW)
+    },
+    (Action.MARK_PROPOSE, S.UPDATE_REGISTERED): (
+        "has an operator's update waiting for the update pass; propose the change after it"
+    ),
+    (Action.MARK_PROPOSE, S.TO_BE_DELETED): "is marked for deletion and cannot be updated",
+    (Action.MARK_PROPOSE, S.DELETED): "is deleted and cannot be updated",
+    (Action.MARK_SUBMIT, S.UPDATE_REVIEW): "is already in review (a change to it)",
+    (Action.MARK_RECREATE, S.UPDATE_REVIEW): ("has a change in review; approve or reject it first"),
 }
 
 
@@ -183,6 +223,8 @@ def transition(current: State | None, action: Action, prior: State | None = None
 
     if current is None:
         raise InvalidTransition("does not exist")
+    if current is S.UPDATE_REVIEW:
+        return _from_update_review(action, prior)
     table = _TABLES.get(action, {})  # IMPORTED has its own rule: imported()
     if current not in table:
         reason = _REFUSALS.get((action, current))
@@ -194,7 +236,32 @@ def transition(current: State | None, action: Action, prior: State | None = None
         return Step(new, UPDATE_RETURNS[new])
     if new is S.TO_BE_DELETED:
         return Step(new, prior if current is S.TO_BE_DELETED else current)
+    if new is S.UPDATE_REVIEW:  # where a rejection returns it
+        return Step(new, current)
     return Step(new, None)
+
+
+def _from_update_review(action: Action, prior: State | None) -> Step:
+    """Give the step of ``action`` for a record whose proposed change waits in review, having
+    come from ``prior`` (where a rejection returns it)."""
+    back = prior if prior in PROPOSAL_RETURNS else S.REGISTERED
+    if action is Action.MARK_PROPOSE:  # a newer proposal replaces the one held
+        return Step(S.UPDATE_REVIEW, back)
+    if action is Action.MARK_REJECT:
+        return (
+            transition(back, Action.MARK_UPDATE, None)
+            if back in UPDATE_STATES
+            else Step(back, None)
+        )
+    if action in (Action.MARK_REGISTER, Action.MARK_UPDATE):
+        # approved (or overridden by an operator's own update): an update of where it was
+        return transition(back, Action.MARK_UPDATE, None)
+    if action is Action.MARK_DELETE:
+        return Step(S.TO_BE_DELETED, back)
+    reason = _REFUSALS.get((action, S.UPDATE_REVIEW))
+    raise InvalidTransition(
+        reason or f"is {S.UPDATE_REVIEW}, not in a state that {action} applies to"
+    )
 
 
 def imported(current: State | None, remote_state: str) -> Step:
@@ -206,6 +273,8 @@ def imported(current: State | None, remote_state: str) -> Step:
     left to carry out), is deleted (final: a DOI is never reused), or for a state DataCite
     does not have.
     """
+    if current is S.UPDATE_REVIEW:
+        raise InvalidTransition("has a change in review: left as it is")
     if current is not None and current not in SETTLED_STATES:
         raise InvalidTransition(f"is {current}: waiting for a pass, left as it is")
     if current is S.DELETED:

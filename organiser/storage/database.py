@@ -92,6 +92,13 @@ def _tokens_v5(db: pw.Database) -> None:
     db.create_tables([Token])
 
 
+def _pending_change_v6(db: pw.Database) -> None:
+    """v6: ``record.pending``, a submitter's change to a published record held for review."""
+    if "pending" not in {column.name for column in db.get_columns("record")}:
+        migrator = SchemaMigrator.from_database(db)
+        migrate(migrator.add_column("record", "pending", pw.TextField(null=True)))
+
+
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
 #: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
 #: first step creates tables from the current models).
@@ -101,6 +108,7 @@ MIGRATIONS: Sequence[Migration] = (
     _runs_and_notices_v3,
     _claim_owner_index_v4,
     _tokens_v5,
+    _pending_change_v6,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -38,6 +38,9 @@ class Record(BaseModel):
     last_error = pw.TextField(null=True)
     claim_owner = pw.CharField(null=True)
     claim_expires_at = pw.DateTimeField(null=True)
+    #: a submitter's change waiting for review (status update-review), JSON ``{"attributes",
+    #: "url", "identifier"}``; never sent until an operator approves it (since v6)
+    pending = pw.TextField(null=True)
 
     class Meta:
         table_name = "record"

@@ -27,6 +27,12 @@ class RecordError(UserError):
     """A record cannot be found or changed as asked; the message is one line for the user."""
 
 
+class RecordNotFound(RecordError):
+    """No record has this DOI, identifier or id (HTTP 404)."""
+
+    http_status = 404
+
+
 @dataclass(frozen=True, slots=True)
 class NewRecord:
     """What intake hands over to be marked for reservation."""
@@ -54,7 +60,7 @@ def find(ref: str) -> Record:
     if doi is not None:
         record = Record.get_or_none(Record.doi == doi)
         if record is None:
-            raise RecordError(f"{ref}: no record with this DOI")
+            raise RecordNotFound(f"{ref}: no record with this DOI")
         return record
     live = list(
         Record.select()
@@ -69,7 +75,7 @@ def find(ref: str) -> Record:
         record = Record.get_or_none(Record.id == int(ref))
         if record is not None:
             return record
-    raise RecordError(f"{ref}: no record with this DOI, identifier or id")
+    raise RecordNotFound(f"{ref}: no record with this DOI, identifier or id")
 
 
 def add_history(
@@ -258,20 +264,34 @@ def mark(
     """Apply a local mark (register, update, delete, submit, reject, ...) to ``record``; give
     the step taken.
 
-    New ``attributes``/``url`` go with ``MARK_UPDATE``; ``outcome`` (e.g. why a review was
-    rejected) goes into the history row's outcome column. A mark that leaves the status as it is
-    writes nothing unless it brings new metadata. A record a running pass holds can be marked
-    too: the pass then keeps what DataCite answered but leaves the status to this newer mark.
+    New ``attributes``/``url`` go with ``MARK_UPDATE`` (and ``MARK_PROPOSE``: into
+    ``update-review`` they are held in ``pending``, not applied; approving such a record with
+    ``MARK_REGISTER`` applies them, any other way out drops them); ``outcome`` (e.g. why a
+    review was rejected) goes into the history row's outcome column. A mark that leaves the
+    status as it is writes nothing unless it brings new metadata. A record a running pass
+    holds can be marked too: the pass then keeps what DataCite answered but leaves the status
+    to this newer mark.
     Raises :class:`RecordError` for an invalid transition.
     """
     with database_proxy.atomic():
-        fresh = _locked(record.id)
+        fresh = locked(record.id)
         old = State(fresh.status)
         try:
             step = transition(old, action, state_or_none(fresh.prior_status))
         except InvalidTransition as exc:
             raise RecordError(f"{fresh.doi} {exc}") from None
         changes: dict[Any, Any] = {}
+        if step.state is State.UPDATE_REVIEW:
+            if attributes is not None:  # held for review, not applied (nor sent)
+                held = {"attributes": attributes, "url": url, "identifier": identifier}
+                changes[Record.pending] = json.dumps(held, ensure_ascii=False)
+            attributes = identifier = None
+        elif old is State.UPDATE_REVIEW:
+            if action is Action.MARK_REGISTER and attributes is None:  # approved: applied now
+                held = pending_of(fresh) or {}
+                attributes, url = held.get("attributes"), held.get("url")
+                identifier = held.get("identifier")
+            changes[Record.pending] = None
         if attributes is not None:
             changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
             changes[Record.url] = url
@@ -298,7 +318,7 @@ def mark(
     return step
 
 
-def _locked(record_id: int) -> Record:
+def locked(record_id: int) -> Record:
     """Give the record, locked for this transaction: ``SELECT … FOR UPDATE`` on PostgreSQL
     (SQLite's ``BEGIN IMMEDIATE`` already holds the whole database)."""
     query = Record.select().where(Record.id == record_id)
@@ -324,6 +344,11 @@ def select(statuses: Iterable[str] | None = None, limit: int | None = None) -> I
 def history_of(record: Record) -> list[History]:
     """Give the record's history rows, oldest first."""
     return list(History.select().where(History.record == record).order_by(History.id))
+
+
+def pending_of(record: Record) -> dict[str, Any] | None:
+    """Give the change held for review (``{"attributes", "url", "identifier"}``), or None."""
+    return json.loads(record.pending) if record.pending else None
 
 
 def attributes_of(record: Record) -> dict[str, Any]:

@@ -343,7 +343,7 @@ def test_swagger_ui_loads_in_chromium_with_no_outside_request(
     assert outside == []
 
 
-def test_a_submitter_cannot_change_a_record_once_approved(env: Env, api: Api) -> None:  # noqa: F811
+def test_a_submitter_change_to_an_approved_record_waits_for_review(env: Env, api: Api) -> None:  # noqa: F811
     rows = api.call(
         "POST", "/dois", params={"action": "reserve", "node": "img"}, json=labels_payload("x")
     )
@@ -353,13 +353,16 @@ def test_a_submitter_cannot_change_a_record_once_approved(env: Env, api: Api) ->
     assert api.call("POST", "/doi/submit", params={"identifier": doi}).status_code == 200
     released = api.call("POST", "/doi/release", "olive", params={"identifier": doi})
     assert released.status_code == 200, released.text
-    before = env.snapshot()
+    [approved] = [r for r in env.records() if r.doi == doi]
 
     revised = labels_payload("x", node_title=" (unreviewed)")
-    refused = api.call("POST", "/dois", params={"action": "update", "node": "img"}, json=revised)
-    assert refused.status_code == 403, refused.text
-    [error] = refused.json()["errors"]
-    assert error["message"] == (
-        f"{doi} is to-be-registered (approved for release); only an operator may change it now"
-    )
-    assert env.snapshot() == before  # the approved metadata is what gets published
+    held = api.call("POST", "/dois", params={"action": "update", "node": "img"}, json=revised)
+    assert held.status_code == 200, held.text
+    assert [(r["doi"], r["status"]) for r in held.json()] == [(doi, "update-review")]
+    [record] = [r for r in env.records() if r.doi == doi]
+    # the approved metadata stays; the change is held for an operator, and no pass sends it
+    assert (record.attributes, record.url) == (approved.attributes, approved.url)
+    assert "(unreviewed)" in record.pending
+    assert env.run("-u", "-r").returncode == 0
+    assert env.remote[doi] == "draft"
+    assert [r.status for r in env.records() if r.doi == doi] == ["update-review"]

@@ -14,15 +14,12 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
 
-from organiser.actions import mark, review
 from organiser.actions import records as read
+from organiser.actions import review
 from organiser.api import schemas
 from organiser.api.auth import Caller, operator, reader, submitter
 from organiser.api.deps import app_of, opened
 from organiser.api.errors import ApiError
-from organiser.domain.states import Action, State
-from organiser.storage.models import Record
-from organiser.storage.records import RecordError
 
 router = APIRouter(tags=["dois"])
 log = structlog.get_logger("organiser.api")
@@ -33,15 +30,6 @@ Identifier = Annotated[
         examples=["urn:nasa:pds:lab_shocked_feldspars::1.0"],
     ),
 ]
-
-
-def _find(identifier: str) -> Record:
-    """Give the record ``identifier`` names. Raises :class:`ApiError` 404 when there is none
-    (400 when it is ambiguous)."""
-    try:
-        return read.find(identifier)
-    except RecordError as exc:
-        raise ApiError(404 if "no record" in str(exc) else 400, str(exc)) from None
 
 
 def _detail(identifier: str) -> schemas.DoiRecord:
@@ -59,8 +47,7 @@ def get_doi(
     request: Request, caller: Annotated[Caller, Depends(reader)], identifier: Identifier
 ) -> schemas.DoiRecord:
     with opened(app_of(request)):
-        record = _find(identifier)
-        return _detail(record.doi)
+        return _detail(read.find(identifier).doi)
 
 
 @router.put(
@@ -92,11 +79,9 @@ def post_submit(
 ) -> schemas.DoiRecord:
     app = app_of(request)
     with opened(app):
-        record = _find(identifier)
-        caller.may_change(record)
-        review.submit([record.doi], caller.actor, app.clock(), app.config["api"]["review"])
-        log.info("api submit", token=caller.name, doi=record.doi)
-        return _detail(record.doi)
+        (done,) = review.submit(app, caller.actor, [identifier])
+        log.info("api submit", token=caller.name, doi=done.doi)
+        return _detail(done.doi)
 
 
 @router.post(
@@ -105,26 +90,28 @@ def post_submit(
     summary="Approve a record in review (operators)",
     response_model=schemas.DoiRecord,
     responses=schemas.errors(400, 401, 403, 404, 503),
-    description="Approves a record in review for registration (→ to-be-registered, as "
-    "`organiser register`); the next register pass makes it findable. Operator tokens only.",
+    description="Approves a record in review (as `organiser register`): a first release goes "
+    "to-be-registered and the next register pass makes it findable; a submitter's change to a "
+    "published DOI (status update-review) is applied and goes to the update pass. Operator "
+    "tokens only.",
 )
 def post_release(
     request: Request, caller: Annotated[Caller, Depends(operator)], identifier: Identifier
 ) -> schemas.DoiRecord:
     app = app_of(request)
     with opened(app):
-        record = _find(identifier)
-        if record.status != State.REVIEW:
-            raise ApiError(400, f"{record.doi} is {record.status}, not in review")
-        mark.mark_all([record.doi], Action.MARK_REGISTER, caller.actor, app.clock())
-        log.info("api release", token=caller.name, doi=record.doi)
-        return _detail(record.doi)
+        (done,) = review.release(app, caller.actor, [identifier])
+        log.info("api release", token=caller.name, doi=done.doi)
+        return _detail(done.doi)
 
 
 @router.post(
     "/doi/reject",
     operation_id="post_reject_doi",
-    summary="Send a record in review back to reserved (operators)",
+    summary="Send a record in review back (operators)",
+    description="A first release goes back to reserved; a submitter's change to a published "
+    "DOI (update-review) is dropped and the record is as it was. The reason is kept in the "
+    "history (and mailed to the submitter).",
     response_model=schemas.DoiRecord,
     responses=schemas.errors(400, 401, 403, 404, 503),
 )
@@ -136,7 +123,6 @@ def post_reject(
 ) -> schemas.DoiRecord:
     app = app_of(request)
     with opened(app):
-        record = _find(identifier)
-        review.reject([record.doi], reason, caller.actor, app.clock())
-        log.info("api reject", token=caller.name, doi=record.doi)
-        return _detail(record.doi)
+        (done,) = review.reject(app, caller.actor, [identifier], reason)
+        log.info("api reject", token=caller.name, doi=done.doi)
+        return _detail(done.doi)

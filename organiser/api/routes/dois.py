@@ -18,14 +18,13 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from organiser.actions import mark
+from organiser.actions import mark, marking
 from organiser.actions import records as read
 from organiser.api import BASE_PATH, schemas, urls
 from organiser.api.auth import Caller, reader, submitter
 from organiser.api.deps import app_of, opened, public_base
 from organiser.api.errors import ApiError
 from organiser.app import App
-from organiser.intake import read as read_source
 from organiser.intake.sources import Source
 
 router = APIRouter(tags=["dois"])
@@ -183,7 +182,9 @@ def get_dois(
     "found by the source's DOI, identifier or LID. Checked exactly as `organiser reserve` and "
     "`organiser update` check (DataCite schema, LIDVIDs, ORCIDs, duplicates): every problem is "
     "one line of a 400 answer, and nothing is marked. A submitter token reserves as its own "
-    "address and updates only its own records.",
+    "address and updates only its own records; its change to a published DOI (or one approved "
+    "and waiting) is held for an operator's approval (status update-review, `POST "
+    "/doi/release`), never sent before.",
 )
 async def post_dois(
     request: Request,
@@ -204,9 +205,8 @@ async def post_dois(
     data = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     app = app_of(request)
-    address = caller.submitter(submitter)
     answer = await run_in_threadpool(
-        _post, app, caller, action, address, node, url, force, data, kind
+        _post, app, caller, action, submitter, node, url, force, data, kind
     )
     if action is not PostAction.RESERVE:
         response.status_code = 200
@@ -217,34 +217,34 @@ def _post(
     app: App,
     caller: Caller,
     action: PostAction,
-    address: str | None,
+    submitter: str | None,
     node: str | None,
     url: str | None,
     force: bool,
     data: bytes,
     kind: str,
 ) -> list[schemas.DoiSummary]:
-    """Read the source and mark (in this worker thread: it reads files and the database)."""
+    """Read the source and mark through the actions (in this worker thread: it reads files
+    and the database); the actions decide what the token may do."""
     mark.check_node(app.nodes, node)
-    options = app.intake_options(node)
+    most = app.config["api"]["max_records"]
     if url and data.strip():
         raise ApiError(400, "give the records as the body or as a url, not both")
     if url:
-        source = urls.fetch(url, app.config["api"]["url_hosts"], options.limits)
+        limits = app.intake_options(node, most).limits
+        source = urls.fetch(url, app.config["api"]["url_hosts"], limits)
     elif data.strip():
         source = Source(BODY, data, SUFFIXES.get(kind, ""))
     else:
         raise ApiError(400, "no records: send them as the body, or give a url")
-    versioned = app.config["intake"]["versioned_dois"]
-    now = app.clock()
     with opened(app):
         if action is PostAction.RESERVE:
-            items = read_source(source, options)
-            plan = mark.plan_reserve(items, app.scheme, node, address, versioned, force)
-            del items
-            state = mark.reserve(plan, caller.actor, now)
-            warning = "; ".join(plan.warnings) or None
-            log.info("api reserve", token=caller.name, records=len(plan.new))
+            done = marking.reserve(
+                app, caller.actor, source, node, submitter, force, max_records=most
+            )
+            warning = "; ".join(done.warnings) or None
+            log.info("api reserve", token=caller.name, records=len(done.new))
+            now = schemas.utc(app.clock())
             return [
                 schemas.DoiSummary(
                     doi=new.doi,
@@ -252,14 +252,12 @@ def _post(
                     title=new.title,
                     node=new.node,
                     submitter=new.submitter,
-                    status=state,
-                    update_date=schemas.utc(now),
+                    status=done.state,
+                    update_date=now,
                     message=warning,
                 )
-                for new in plan.new
+                for new in done.new
             ]
-        record, _ = mark.update(
-            None, source, options, versioned, caller.actor, now, allowed=caller.may_change
-        )
-        log.info("api update", token=caller.name, doi=record.doi)
-        return [schemas.summary(read.find(record.doi))]
+        updated = marking.update(app, caller.actor, None, source, node)
+        log.info("api update", token=caller.name, doi=updated.doi, status=updated.status)
+        return [schemas.summary(updated)]
