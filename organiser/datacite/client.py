@@ -6,9 +6,10 @@ case-insensitively; DataCite answers in lower case), and a create must answer th
 asked for (draft, or findable with ``publish``), else :class:`AnswerMismatch` or
 :class:`StateMismatch` (the record fails; a create's answer is never an adoption). Every
 request has one deadline, ``timeout`` seconds from sending, for the whole exchange: sending,
-the answer's headers and its whole body, which is read in chunks (``connect_timeout`` bounds
-the connect). Answers are read only up to ``max_answer_bytes`` (one DOI, 10 MB) or
-``max_page_bytes`` (a listing page, 64 MB): see :mod:`organiser.datacite.answers`.
+the answer's headers (:mod:`organiser.datacite.transport` cuts the connection when they are
+late) and its whole body, read in chunks (``connect_timeout`` bounds the connect). Answers
+are read only up to ``max_answer_bytes`` (one DOI, 10 MB) or ``max_page_bytes`` (a listing
+page, 64 MB): see :mod:`organiser.datacite.answers`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-import requests.adapters
+import urllib3
 
 from organiser import __version__
 from organiser.datacite import answers
@@ -34,6 +35,7 @@ from organiser.datacite.errors import (
     WrongEndpoint,
 )
 from organiser.datacite.ratelimit import RateLimiter
+from organiser.datacite.transport import DeadlineAdapter
 
 JSONAPI = "application/vnd.api+json"
 #: The largest page DataCite's listing gives (``page[size]``).
@@ -90,7 +92,7 @@ class DataCiteClient:
         self.max_throttle_wait = max_throttle_wait
         self.before_request: Callable[[], None] = lambda: None
         self.session = session or requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=connections)
+        adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=connections)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.auth = (username, password)
@@ -271,13 +273,16 @@ class DataCiteClient:
                 method,
                 url,
                 json=body,
-                timeout=(connect, timeout),
+                # total: the transport cuts a wait for the headers at the deadline
+                timeout=urllib3.Timeout(connect=connect, read=timeout, total=timeout),
                 headers={"Content-Type": JSONAPI} if body is not None else None,
                 stream=True,  # the body is read by answers.read, within the deadline
             )
         except requests.Timeout:
             raise answers.late(what) from None
         except requests.ConnectionError as exc:
+            if self.clock() >= deadline:  # cut by the transport at the deadline
+                raise answers.late(what) from None
             raise TransientError(f"{what}: DataCite unreachable ({answers.cause(exc)})") from None
         return answers.read(response, what, deadline, timeout, limit, self.clock)
 

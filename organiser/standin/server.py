@@ -246,7 +246,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(payload) + pad))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
-            self.end_headers()
+            if faults is not None and faults.trickle_headers and trickle > 0:
+                self._headers_buffer.append(b"\r\n")  # what end_headers() would send, slowly
+                head, self._headers_buffer = b"".join(self._headers_buffer), []
+                self._write(head, trickle)
+            else:
+                self.end_headers()
             for block in _blocks(payload, pad):
                 self._write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block, trickle)
             if chunked:

@@ -53,6 +53,7 @@ class Faults:
     other_doi: bool = False  # an answer about one DOI names another DOI
     wrong_state: str | None = None  # a POST's or PUT's answer shows this state
     trickle: float = 0.0  # send each /dois answer's body one byte every this many seconds
+    trickle_headers: bool = False  # ... its status line and headers too
     oversize_mb: float = 0.0  # pad each successful /dois answer to this many MB (whitespace)
     oversize_chunked: bool = False  # ... sent chunked, without Content-Length
 

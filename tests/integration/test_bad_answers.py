@@ -98,6 +98,12 @@ BAD_CREATES = [
         {"trickle": 0.2}, "POST /dois: DataCite did not answer in time", True, id="trickled"
     ),
     pytest.param(
+        {"trickle": 0.2, "trickle_headers": True},
+        "POST /dois: DataCite did not answer in time",
+        True,
+        id="trickled-headers",
+    ),
+    pytest.param(
         {"oversize_mb": 11},
         "POST /dois: 201 answer is larger than 10 MB; refused",
         False,

@@ -285,9 +285,12 @@ def test_oversized_answers_are_valid_json_padded_to_size(
     assert missing.status_code == 404 and len(missing.content) < 1000
 
 
-def test_a_trickled_answer_arrives_whole_byte_by_byte(standin: StandinServer) -> None:
+@pytest.mark.parametrize("headers", [False, True])
+def test_a_trickled_answer_arrives_whole_byte_by_byte(
+    standin: StandinServer, headers: bool
+) -> None:
     url = standin.url
-    requests.put(f"{url}/_standin/faults", json={"trickle": 0.002})
+    requests.put(f"{url}/_standin/faults", json={"trickle": 0.002, "trickle_headers": headers})
     with requests.post(f"{url}/dois", json=_doc("10.5072/t"), auth=AUTH, stream=True) as answer:
         assert answer.status_code == 201
         pieces = []
