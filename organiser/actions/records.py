@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from organiser.actions.views import HistoryEntry, RecordSummary, summary
 from organiser.domain.states import QUEUED_STATES, State
 from organiser.errors import UserError
 from organiser.storage import queries, records
-from organiser.storage.models import History, Record
+from organiser.storage.models import database_proxy
 
 #: Records read per query when :func:`each` streams a listing.
 STREAM_BATCH = 1000
@@ -69,29 +70,30 @@ def _midnight(day: date | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class RecordView:
-    """One record as ``show`` presents it."""
+    """One record as ``show`` presents it: its fields, its DataCite attributes, the change a
+    submitter proposed (``update-review``: held for an operator, not yet applied), and its
+    history, oldest first."""
 
-    record: Record
-    history: list[History]
-
-    @property
-    def attributes(self) -> dict[str, Any]:
-        """The record's DataCite attributes."""
-        return records.attributes_of(self.record)
+    record: RecordSummary
+    attributes: dict[str, Any]
+    pending: dict[str, Any] | None
+    history: tuple[HistoryEntry, ...]
 
 
 def listing(
     filters: RecordFilter = RecordFilter(), limit: int | None = None, after_id: int = 0
-) -> list[Record]:
+) -> list[RecordSummary]:
     """Give the records ``filters`` selects whose id is above ``after_id``, in id order, at
     most ``limit`` (keyset pagination: the next page starts after the last id given).
 
     Raises :class:`FilterError` as :meth:`RecordFilter.conditions` does.
     """
-    return queries.page(filters.conditions(), limit, after_id)
+    return [summary(r) for r in queries.page(filters.conditions(), limit, after_id)]
 
 
-def each(filters: RecordFilter = RecordFilter(), limit: int | None = None) -> Iterator[Record]:
+def each(
+    filters: RecordFilter = RecordFilter(), limit: int | None = None
+) -> Iterator[RecordSummary]:
     """Give the records ``filters`` selects, in id order, at most ``limit``, read
     :data:`STREAM_BATCH` at a time (a long listing is never held at once).
 
@@ -99,12 +101,12 @@ def each(filters: RecordFilter = RecordFilter(), limit: int | None = None) -> It
     """
     where = filters.conditions()
 
-    def stream() -> Iterator[Record]:
+    def stream() -> Iterator[RecordSummary]:
         after, left = 0, limit
         while left is None or left > 0:
             size = STREAM_BATCH if left is None else min(left, STREAM_BATCH)
             batch = queries.page(where, size, after)
-            yield from batch
+            yield from (summary(r) for r in batch)
             if len(batch) < size:
                 return
             after = batch[-1].id
@@ -113,17 +115,26 @@ def each(filters: RecordFilter = RecordFilter(), limit: int | None = None) -> It
     return stream()
 
 
-def queued() -> Iterator[Record]:
+def queued() -> Iterator[RecordSummary]:
     """Give the records waiting for a pass (marked, not yet sent)."""
-    return records.select(sorted(QUEUED_STATES))
+    return (summary(r) for r in records.select(sorted(QUEUED_STATES)))
 
 
-def find(ref: str) -> Record:
-    """Give the record ``ref`` names (DOI, identifier or id). Raises ``RecordError``."""
-    return records.find(ref)
+def find(ref: str) -> RecordSummary:
+    """Give the record ``ref`` names (DOI, identifier or id). Raises ``RecordNotFound``
+    (or ``RecordError`` when several live records carry the identifier)."""
+    return summary(records.find(ref))
 
 
 def show(ref: str) -> RecordView:
-    """Give the record ``ref`` names with its history. Raises ``RecordError``."""
-    record = records.find(ref)
-    return RecordView(record, records.history_of(record))
+    """Give the record ``ref`` names with its history, in one transaction. Raises
+    ``RecordNotFound`` or ``RecordError`` as :func:`find` does."""
+    with database_proxy.atomic():
+        record = records.find(ref)
+        history = tuple(
+            HistoryEntry(h.at, h.from_status, h.to_status, h.action, h.actor, h.outcome)
+            for h in records.history_of(record)
+        )
+        return RecordView(
+            summary(record), records.attributes_of(record), records.pending_of(record), history
+        )

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from organiser.actions.records import RecordView
-from organiser.storage.models import Record
+from organiser.actions.views import Marked, RecordSummary
 
 
 class ErrorItem(BaseModel):
@@ -59,6 +59,11 @@ class DoiRecord(DoiSummary):
     metadata: dict[str, Any] = Field(description="DataCite REST JSON attributes.")
     record: str = Field(description="The DataCite JSON document, as text (0.2's record).")
     history: list[HistoryEntry] = []
+    proposed: dict[str, Any] | None = Field(
+        None,
+        description="In update-review: the change a submitter proposed (attributes, url, "
+        "identifier), held for an operator's approval and not sent to DataCite until then.",
+    )
 
 
 class EmailOutcome(BaseModel):
@@ -81,7 +86,7 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None else None
 
 
-def summary(record: Record, message: str | None = None) -> DoiSummary:
+def summary(record: RecordSummary | Marked, message: str | None = None) -> DoiSummary:
     """Give ``record`` as a summary."""
     return DoiSummary(
         doi=record.doi,
@@ -107,6 +112,7 @@ def detail(view: RecordView) -> DoiRecord:
         attempts=record.attempts,
         url=record.url,
         metadata=attributes,
+        proposed=view.pending,
         record=json.dumps(document, ensure_ascii=False),
         history=[
             HistoryEntry(

@@ -9,12 +9,13 @@ from typing import Any
 import click
 
 from organiser.actions.run import RunOutcome
+from organiser.actions.views import RecordSummary
 from organiser.engine.passes import Observer
 from organiser.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, signal_exit_code
 from organiser.storage.models import Record
 
 
-def record_row(r: Record) -> dict[str, Any]:
+def record_row(r: RecordSummary) -> dict[str, Any]:
     """Give the record's fields shown by ``list --json`` and ``show``."""
     return {
         "id": r.id,
@@ -33,7 +34,7 @@ def record_row(r: Record) -> dict[str, Any]:
     }
 
 
-def records(rows: Iterable[Record], as_json: bool) -> None:
+def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
     """Print records, one tab-separated line each, or as one JSON array (streamed)."""
     if as_json:
         click.echo("[", nl=False)

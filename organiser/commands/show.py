@@ -34,11 +34,15 @@ def show(app: App, ref: str, as_json: bool) -> None:
         for h in view.history
     ]
     if as_json:
-        row.update(url=record.url, attributes=view.attributes, history=history)
+        row.update(
+            url=record.url, attributes=view.attributes, pending=view.pending, history=history
+        )
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
         return
     row["title"] = record.title
     row["url"] = record.url
+    if view.pending is not None:  # update-review: a submitter's change waiting for approval
+        row["proposed url"] = view.pending.get("url")
     for key, value in row.items():
         click.echo(f"{key + ':':<18}{'' if value is None else value}")
     click.echo("history:")
