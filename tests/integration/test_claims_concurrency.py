@@ -20,8 +20,8 @@ import pytest
 
 from organiser.actions import run as run_action
 from organiser.app import App
+from organiser.domain.passes import ORDER
 from organiser.domain.states import Action, State
-from organiser.engine.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.standin import StandinServer
 from organiser.storage import claims
