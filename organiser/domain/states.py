@@ -35,11 +35,11 @@ class State(StrEnum):
     UPDATE_RESERVED = "update-reserved"
     UPDATE_REGISTERED = "update-registered"
     UPDATE_BEFORE_REGISTRATION = "update-before-registration"
-    TO_BE_DELETED = "to-be-deleted"
-    DELETED = "deleted"
     #: a submitter's change to a published (or approved) record, waiting for an operator;
     #: ``prior_status`` is where the record returns when the change is rejected
     UPDATE_REVIEW = "update-review"
+    TO_BE_DELETED = "to-be-deleted"
+    DELETED = "deleted"
 
 
 class Action(StrEnum):

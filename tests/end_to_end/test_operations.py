@@ -42,6 +42,7 @@ def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
         "update-reserved": 0,
         "update-registered": 0,
         "update-before-registration": 0,
+        "update-review": 0,
         "to-be-deleted": 1,
         "deleted": 0,
     }
