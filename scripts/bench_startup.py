@@ -1,0 +1,121 @@
+"""Benchmark: how long the ``organiser`` command takes to start, beside a bare interpreter.
+
+    .venv/bin/python scripts/bench_startup.py [--runs N] [--importtime COMMAND]
+
+Each round starts every command once in a fresh process, in turn (so a burst of load on a
+shared machine hits them all alike); after ``--runs`` rounds (default 30) it prints, per
+command, the median and the fastest wall time, and how far each is above the bare
+interpreter (``python -c pass``) measured in the same run. The commands:
+
+- ``python -c pass``: the interpreter alone (the floor);
+- ``organiser -V``, ``organiser --help``: the group, no command module, no configuration;
+- ``organiser status``, ``organiser list``: a command that reads a small SQLite database
+  (made here, in a temporary folder, by ``organiser status`` itself);
+- ``organiser config generate``: a command without a database.
+
+``--importtime COMMAND`` (e.g. ``--importtime status``) instead runs that command once under
+``python -X importtime`` and prints its twenty costliest imports (cumulative µs), to find
+what to load later. Every command must exit 0; one that does not stops the benchmark with
+its stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ORGANISER = Path(sys.executable).with_name("organiser")
+COMMANDS: list[tuple[str, list[str]]] = [
+    ("python -c pass", [sys.executable, "-c", "pass"]),
+    ("organiser -V", [str(ORGANISER), "-V"]),
+    ("organiser --help", [str(ORGANISER), "--help"]),
+    ("organiser config generate", [str(ORGANISER), "config", "generate"]),
+    ("organiser status", [str(ORGANISER), "status"]),
+    ("organiser list", [str(ORGANISER), "list"]),
+]
+
+
+def environment(folder: Path) -> dict[str, str]:
+    """Give the environment of the timed commands: a configuration with a SQLite database
+    and run-lock folder in ``folder``, nothing inherited from the caller's organiser."""
+    config = folder / "organiser.ini"
+    config.write_text(
+        f"[database]\nurl = sqlite:///{folder / 'organiser.db'}\n\n"
+        f"[organiser]\nstate_dir = {folder / 'state'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_")}
+    env.pop("JOURNAL_STREAM", None)
+    return {**env, "ORGANISER_CONFIG": str(config)}
+
+
+def once(argv: list[str], env: dict[str, str]) -> float:
+    """Give the wall time of one run of ``argv``, seconds. Raises ``SystemExit`` with its
+    stderr if it does not exit 0."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{shlex.join(argv)} exited {done.returncode}:\n{done.stderr}")
+    return elapsed
+
+
+def bench(runs: int, env: dict[str, str]) -> dict[str, list[float]]:
+    """Give each command's wall times over ``runs`` interleaved rounds (after one warm-up
+    round that also creates the database)."""
+    times: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
+    for _ in range(runs + 1):
+        for name, argv in COMMANDS:
+            times[name].append(once(argv, env))
+    return {name: values[1:] for name, values in times.items()}
+
+
+def importtime(command: str, env: dict[str, str], top: int = 20) -> None:
+    """Print the ``top`` costliest imports (cumulative) of ``organiser COMMAND``."""
+    argv = [sys.executable, "-X", "importtime", "-m", "organiser", *shlex.split(command)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        rows.append((int(cumulative), int(own), name.rstrip()))
+    total = sum(own for _, own, _ in rows)
+    print(f"organiser {command}: {len(rows)} modules imported, {total / 1000:.0f} ms in all")
+    print(f"{'cumulative':>12}{'self':>10}  module")
+    for cumulative, own, name in sorted(rows, reverse=True)[:top]:
+        print(f"{cumulative / 1000:>10.1f}ms{own / 1000:>8.1f}ms  {name}")
+
+
+def main() -> None:
+    """Run the benchmark from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="rounds (default 30)")
+    parser.add_argument("--importtime", metavar="COMMAND", help="e.g. '--help' or 'status'")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        env = environment(Path(tmp))
+        if args.importtime is not None:
+            once([str(ORGANISER), "status"], env)  # the database, for commands that read it
+            importtime(args.importtime, env)
+            return
+        times = bench(args.runs, env)
+    bare = statistics.median(times["python -c pass"])
+    print(f"{args.runs} runs each, interleaved; {os.cpu_count()} cores; {sys.version.split()[0]}")
+    print(f"{'command':<28}{'median':>9}{'min':>9}{'median - bare':>15}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(
+            f"{name:<28}{median * 1000:>7.0f}ms{min(values) * 1000:>7.0f}ms"
+            f"{(median - bare) * 1000:>13.0f}ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
