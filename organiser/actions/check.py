@@ -53,9 +53,9 @@ class CheckResult:
     """What a check compared and found."""
 
     compared: int = 0  # settled records compared with DataCite's copy
-    drifts: list[Drift] = field(default_factory=list)
-    drifted: int = 0  # records with at least one drift
-    missing: int = 0  # settled records whose DOI DataCite does not list
+    drifts: list[Drift] = field(default_factory=list)  # every line: the drifted and the missing
+    drifted: int = 0  # records DataCite holds, with at least one difference
+    missing: int = 0  # settled records whose DOI DataCite does not list (not counted drifted)
     unknown: int = 0  # DOIs DataCite lists that have no record here
     waiting: int = 0  # records waiting for a pass: their pass sends them anyway
     repaired: int = 0  # records marked for update or to be sent again
@@ -63,10 +63,12 @@ class CheckResult:
     alert_warning: str | None = None  # why the findings could not be mailed, if so
 
     def summary(self) -> str:
-        """Give the one-line summary of the check."""
+        """Give the one-line summary of the check: each record is counted under one heading
+        (a DOI missing at DataCite is missing, not drifted too)."""
+        differences = len(self.drifts) - self.missing  # a missing DOI is one line of its own
         text = (
             f"check: {self.compared} compared, {self.drifted} drifted "
-            f"({len(self.drifts)} differences), {self.missing} missing at DataCite, "
+            f"({differences} differences), {self.missing} missing at DataCite, "
             f"{self.unknown} at DataCite only, {self.waiting} waiting for a pass"
         )
         if not self.complete:
@@ -188,10 +190,12 @@ def _found(
         action = Action.MARK_RECREATE
         again = pass_for(transition(status, action).state)
         plan = f"sent again ({again.name if again else 'no pass'})"
-        result.missing += 1
     else:
         plan, action = "local metadata sent again (update)", Action.MARK_UPDATE
-    result.drifted += 1
+    if found[0].remote == MISSING:
+        result.missing += 1  # one heading per record: missing, or drifted
+    else:
+        result.drifted += 1
     for difference in found:
         result.drifts.append(
             Drift(

@@ -60,7 +60,7 @@ def test_check_reports_exactly_the_drift_and_repair_puts_it_right(env: Env) -> N
     assert by_field["titles"][3] == '[{"title": "Edited in Fabrica"}]'
     assert json.loads(first.attributes)["titles"][0]["title"] in by_field["titles"][2]
     summary = found.stdout.splitlines()[-1]
-    assert summary.startswith("check: 5 compared, 3 drifted (3 differences), 1 missing")
+    assert summary.startswith("check: 5 compared, 2 drifted (2 differences), 1 missing")
     assert {r.status for r in env.records()} == {"registered"}  # a check alone changes nothing
 
     repaired = env.run("check", "--repair")
