@@ -68,10 +68,12 @@ def reserve(
     versioned = app.config["intake"]["versioned_dois"]
     plan = mark.plan_reserve(items, app.scheme, node, address, versioned, force)
     del items  # the plan holds what is written
-    if dry_run:
-        related = [_unmarked(earlier) for earlier, _ in plan.relate]
-        return Reserved(plan.new, State.TO_BE_RESERVED, related, plan.warnings, True)
     relate = Action.MARK_UPDATE if actor.role is Role.OPERATOR else Action.MARK_PROPOSE
+    if dry_run:  # each earlier version as the mark would leave it
+        related = [
+            _unmarked(earlier, mark.step_of(earlier, relate).state) for earlier, _ in plan.relate
+        ]
+        return Reserved(plan.new, State.TO_BE_RESERVED, related, plan.warnings, True)
     state, related = mark.reserve(plan, actor.name, app.clock(), relate)
     return Reserved(plan.new, state, related, plan.warnings)
 

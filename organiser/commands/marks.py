@@ -55,9 +55,12 @@ def reserve(
     if dry_run:
         for new in done.new:
             doi = "(new DOI)" if new.doi_generated else new.doi
-            click.echo(f"would reserve\t{doi}\t{new.identifier}\t{new.source}")
+            click.echo(f"would reserve\t{doi}\t{new.identifier}\t{done.state}\t{new.source}")
         for earlier in done.related:
-            click.echo(f"would update\t{earlier.doi}\t{earlier.identifier}\t(new version)")
+            click.echo(
+                f"would update\t{earlier.doi}\t{earlier.identifier}\t{earlier.status}"
+                "\t(new version)"
+            )
         return
     for start in range(0, len(done.new), 1000):  # a line per record, written a block at a time
         block = done.new[start : start + 1000]

@@ -16,12 +16,13 @@ from organiser.storage.models import Record
 
 
 def record_row(r: RecordSummary) -> dict[str, Any]:
-    """Give the record's fields shown by ``list --json`` and ``show``."""
+    """Give the record's fields shown by ``list --json`` and ``show``, in the order every
+    command prints records: DOI, identifier, status, then the rest."""
     return {
-        "id": r.id,
         "doi": r.doi,
         "identifier": r.identifier,
         "status": r.status,
+        "id": r.id,
         "remote_state": r.remote_state,
         "attempts": r.attempts,
         "last_error": r.last_error,
@@ -35,7 +36,9 @@ def record_row(r: RecordSummary) -> dict[str, Any]:
 
 
 def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
-    """Print records, one tab-separated line each, or as one JSON array (streamed)."""
+    """Print records, one tab-separated line each (DOI, identifier, status, local id, and the
+    last error if any: the marking commands' order, plus the rest), or as one JSON array
+    (streamed)."""
     if as_json:
         click.echo("[", nl=False)
         for n, r in enumerate(rows):
@@ -45,7 +48,7 @@ def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
         return
     for r in rows:
         error = f"\t{r.last_error}" if r.last_error else ""
-        click.echo(f"{r.id}\t{r.doi}\t{r.status}\t{r.identifier}{error}")
+        click.echo(f"{r.doi}\t{r.identifier}\t{r.status}\t{r.id}{error}")
 
 
 def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:

@@ -50,6 +50,12 @@ def _like(column: Any, pattern: str) -> Any:
     return NodeList((fn.LOWER(column), SQL("LIKE"), pattern, SQL(f"ESCAPE '{ESCAPE}'")))
 
 
+def same_text(column: Any, text: str) -> Any:
+    """Give the condition that ``column`` holds ``text`` in any case, folded exactly as the
+    ``--ids`` filter folds it (``LOWER(column) LIKE … ESCAPE '!'``, nothing a wildcard)."""
+    return _like(column, escape_like(text.lower()))
+
+
 def _any(conditions: Iterable[Any]) -> Any:
     """Give ``(a OR b OR ...)``, flat: ``a | b | ...`` nests a parenthesis per condition,
     which overflows SQLite's parser stack from about 40 conditions on."""

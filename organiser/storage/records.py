@@ -20,6 +20,7 @@ from organiser.domain.identifiers import normalise_doi
 from organiser.domain.metadata import lid_of, title_of
 from organiser.domain.states import Action, InvalidTransition, State, Step, transition
 from organiser.errors import UserError
+from organiser.storage import queries
 from organiser.storage.models import History, Record, database_proxy
 
 
@@ -52,7 +53,8 @@ class NewRecord:
 
 def find(ref: str) -> Record:
     """Give the record named by ``ref``: a DOI (bare, doi: or https://doi.org/), the repository
-    identifier, or the local record id.
+    identifier in any case (as ``list --ids`` matches it; an exact match wins), or the local
+    record id.
 
     Raises :class:`RecordError` if nothing (or more than one live record) matches.
     """
@@ -62,11 +64,12 @@ def find(ref: str) -> Record:
         if record is None:
             raise RecordNotFound(f"{ref}: no record with this DOI")
         return record
-    live = list(
-        Record.select()
-        .where((Record.identifier == ref.strip()) & (Record.status != State.DELETED))
-        .limit(2)
-    )
+    text = ref.strip()
+    live: list[Record] = []
+    for same in (Record.identifier == text, queries.same_text(Record.identifier, text)):
+        live = list(Record.select().where(same & (Record.status != State.DELETED)).limit(2))
+        if live:
+            break
     if len(live) == 1:
         return live[0]
     if len(live) > 1:

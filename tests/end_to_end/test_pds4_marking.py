@@ -131,7 +131,7 @@ def test_dry_run_writes_nothing(env: Env) -> None:
     result = env.run("reserve", "--dry-run", str(path), "--node", "img")
     assert result.returncode == 0
     assert result.stdout == (
-        f"would reserve\t(new DOI)\turn:nasa:pds:insight_cameras::1.0\t{path}\n"
+        f"would reserve\t(new DOI)\turn:nasa:pds:insight_cameras::1.0\tto-be-reserved\t{path}\n"
     )
     assert env.snapshot() == []
 

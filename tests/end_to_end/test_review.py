@@ -240,7 +240,7 @@ def _listed(env: Env, *args: str) -> list[str]:
     result = env.run("list", *args)
     assert result.returncode == 0, result.stderr
     return [
-        line.split("\t")[3].split("::")[0].rsplit(":", 1)[1] for line in result.stdout.splitlines()
+        line.split("\t")[1].split("::")[0].rsplit(":", 1)[1] for line in result.stdout.splitlines()
     ]
 
 
