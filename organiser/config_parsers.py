@@ -78,10 +78,16 @@ def base_url(value: str) -> str:
     return value
 
 
+#: What a schedule that is off reads as (``config check``, the daemon's log), however written.
+OFF = "off"
+
+
 def cron(value: str) -> str:
+    """Give a crontab expression with its spaces collapsed, or :data:`OFF` for an empty
+    value, ``off`` or ``none`` (any case)."""
     value = " ".join(value.split())
     if value.lower() in ("", "off", "none"):
-        return ""
+        return OFF
     try:
         CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:
@@ -89,6 +95,24 @@ def cron(value: str) -> str:
             f"is not a crontab expression (minute hour day month weekday): {exc}"
         ) from None
     return value
+
+
+#: URL schemes of the databases organiser works with (peewee's names for PostgreSQL).
+_POSTGRES = re.compile(r"postgres(ql)?(ext)?(\+pool)?", re.IGNORECASE)
+DATABASES = "SQLite (sqlite:///PATH) and PostgreSQL (postgresql://USER:PASSWORD@HOST/DB)"
+
+
+def database_url(value: str) -> str:
+    """Give a database URL organiser can use: ``sqlite:///PATH`` or ``postgresql://…``
+    (peewee's ``postgres``, ``postgresext`` and ``+pool`` forms too); anything else (MySQL,
+    CockroachDB, …) is refused naming the two that are supported."""
+    value = value.strip()
+    scheme, sep, _ = value.partition("://")
+    if value.startswith("sqlite:///") or (sep and _POSTGRES.fullmatch(scheme)):
+        return value
+    if not sep:
+        raise ValueError(f"is not a database URL: organiser works with {DATABASES}")
+    raise ValueError(f"is not supported: organiser works with {DATABASES} only")
 
 
 def choice(*choices: str) -> Callable[[str], str]:

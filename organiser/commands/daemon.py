@@ -21,6 +21,7 @@ from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
 from organiser.commands.signals import die
 from organiser.config import ConfigError
+from organiser.config_parsers import OFF
 from organiser.domain.passes import ORDER
 from organiser.engine.stop import StopFlag
 from organiser.errors import EXIT_OK, Interrupted, OrganiserError, UserError
@@ -76,7 +77,7 @@ class Daemon:
         """(Re)schedule the passes and the drift check from ``[scheduler]``. Raises
         ``UserError`` when neither is scheduled."""
         scheduler = self.app.config["scheduler"]
-        if not scheduler["cron"] and not scheduler["check_cron"]:
+        if scheduler["cron"] == OFF and scheduler["check_cron"] == OFF:
             raise UserError("[scheduler] cron: off; the daemon has nothing to schedule")
         jobs = (
             (JOB, scheduler["cron"], self.tick),
@@ -85,7 +86,7 @@ class Daemon:
         for job, cron, function in jobs:
             if self.scheduler.get_job(job):
                 self.scheduler.remove_job(job)
-            if not cron:
+            if cron == OFF:
                 continue
             start_now = first and job == JOB and scheduler["run_at_start"]
             self.scheduler.add_job(

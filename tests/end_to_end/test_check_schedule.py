@@ -39,7 +39,7 @@ def test_without_check_cron_there_is_no_check_job(app: App) -> None:
     daemon = Daemon(app, quiet=True, verbose=False)
     daemon._schedule()
     assert daemon.scheduler.get_job(CHECK_JOB) is None
-    assert app.config["scheduler"]["check_cron"] == ""
+    assert app.config["scheduler"]["check_cron"] == "off"
 
 
 def test_a_scheduled_check_with_repair_marks_and_notes_the_drift(
