@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from organiser import intake
 from organiser.actions import mark
-from organiser.actions.access import Actor, Role, check_owner, require
+from organiser.actions.access import Actor, Forbidden, Role, check_owner, require
 from organiser.actions.views import Marked, marked
 from organiser.app import App
 from organiser.domain.states import Action, State
@@ -59,23 +59,46 @@ def reserve(
     require(actor, Role.SUBMITTER)
     address = actor.submitter_for(submitter)
     mark.check_node(app.nodes, node)
-    options = app.intake_options(node, max_records)
+    options = replace(app.intake_options(node, max_records), force=force)
     if isinstance(sources, Source):
         items = intake.read(sources, options)
     else:
         items = intake.read_all(sources, options)
+    if actor.role is not Role.OPERATOR:
+        _no_named_dois(actor, items)
     app.open_db()
     versioned = app.config["intake"]["versioned_dois"]
     plan = mark.plan_reserve(items, app.scheme, node, address, versioned, force)
+    forced = [warning for item in items for warning in item.warnings]  # bad ORCIDs dropped
+    plan.warnings[:0] = forced
     del items  # the plan holds what is written
     relate = Action.MARK_UPDATE if actor.role is Role.OPERATOR else Action.MARK_PROPOSE
+
+    def owned(earlier: Record) -> None:  # a new version changes the earlier one's metadata
+        check_owner(actor, earlier)
+
     if dry_run:  # each earlier version as the mark would leave it
-        related = [
-            _unmarked(earlier, mark.step_of(earlier, relate).state) for earlier, _ in plan.relate
-        ]
+        related = []
+        for earlier, _ in plan.relate:
+            owned(earlier)
+            related.append(_unmarked(earlier, mark.step_of(earlier, relate).state))
         return Reserved(plan.new, State.TO_BE_RESERVED, related, plan.warnings, True)
-    state, related = mark.reserve(plan, actor.name, app.clock(), relate)
+    state, related = mark.reserve(plan, actor.name, app.clock(), relate, owned)
     return Reserved(plan.new, state, related, plan.warnings)
+
+
+def _no_named_dois(actor: Actor, items: Sequence[intake.Metadata]) -> None:
+    """Refuse a submitter's records that name their DOI: a DOI named at reserve time is
+    looked up and adopted at DataCite (an existing DOI's metadata would be replaced with no
+    review), so only operators may name one. Raises :class:`Forbidden`, one line per record."""
+    named = [
+        f"{item.source}: names DOI {item.doi}; {actor.label} reserves new DOIs only (an "
+        "operator reserves or imports a DOI that already exists)"
+        for item in items
+        if item.doi is not None
+    ]
+    if named:
+        raise Forbidden("\n".join(named))
 
 
 def update(

@@ -28,7 +28,10 @@ def echo_marked(done: list[Marked], prefix: str = "") -> None:
 )
 @click.option("--submitter", metavar="EMAIL", help="Who asked for them (kept in history).")
 @click.option(
-    "--force", is_flag=True, help="Reserve even when a title is already used by another identifier."
+    "--force",
+    is_flag=True,
+    help="Reserve even when a title is already used by another identifier, and drop a bad "
+    "ORCID from its person instead of refusing the label (each with a warning).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Check everything and show what would be marked; write nothing."

@@ -34,6 +34,8 @@ class Options:
     crosswalk: pds4.Crosswalk = field(default_factory=pds4.Crosswalk)
     node: str | None = None
     limits: Limits = field(default_factory=Limits)
+    #: ``--force``: a bad ORCID is dropped from its person with a warning instead of refused
+    force: bool = False
 
 
 class Found(NamedTuple):
@@ -128,6 +130,7 @@ class Metadata:
     doi: str | None  # the DOI the source names, if any
     identifier: str  # the repository's own identifier (for PDS: the LIDVID)
     title: str | None  # the first title, for duplicate checks
+    warnings: tuple[str, ...] = ()  # what --force let through (e.g. a bad ORCID dropped)
 
     @classmethod
     def of(
@@ -137,10 +140,12 @@ class Metadata:
         url: str | None,
         doi: str | None,
         identifier: str,
+        warnings: tuple[str, ...] = (),
     ) -> Metadata:
         """Give metadata for DataCite ``attributes`` (REST API shape)."""
         text = json.dumps(attributes, ensure_ascii=False)
-        return cls(source, Packed.of(text), url, doi, identifier, title_of(attributes))
+        title = title_of(attributes)
+        return cls(source, Packed.of(text), url, doi, identifier, title, warnings)
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -165,5 +170,13 @@ class Metadata:
     def __reduce__(self) -> tuple[Any, ...]:  # to and from reading processes: plain fields
         return (
             Metadata,
-            (self.source, self.packed, self.url, self.doi, self.identifier, self.title),
+            (
+                self.source,
+                self.packed,
+                self.url,
+                self.doi,
+                self.identifier,
+                self.title,
+                self.warnings,
+            ),
         )

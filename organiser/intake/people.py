@@ -58,11 +58,14 @@ def nfc(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def check(attributes: dict[str, Any]) -> list[str]:
+def check(attributes: dict[str, Any], drop: bool = False) -> list[str]:
     """Normalise the names of the creators and contributors in ``attributes`` to NFC, in
     place, and give one line per bad ORCID, each naming the person (``creator 'Kurth,
     William': ORCID …``); an empty list when every ORCID is good. Entries of unexpected
-    shapes are left to the schema check."""
+    shapes are left to the schema check.
+
+    With ``drop`` (``--force``) each bad ORCID is removed from its person, in place, and its
+    line (then a warning, not a refusal) says so; the person stays."""
     problems: list[str] = []
     for key, role in _ROLES:
         entries = attributes.get(key)
@@ -74,15 +77,25 @@ def check(attributes: dict[str, Any]) -> list[str]:
             for field in _NAME_FIELDS:
                 if isinstance(entry.get(field), str):
                     entry[field] = nfc(entry[field])
-            for value in _orcids(entry):
+            bad = []
+            for identifier, value in _orcids(entry):
                 problem = orcid_problem(value)
                 if problem:
-                    problems.append(f"{role} {_who(entry, number)}: {problem}")
+                    bad.append(identifier)
+                    dropped = "; dropped from this person" if drop else ""
+                    problems.append(f"{role} {_who(entry, number)}: {problem}{dropped}")
+            if drop and bad:
+                kept = [i for i in entry["nameIdentifiers"] if all(i is not b for b in bad)]
+                if kept:
+                    entry["nameIdentifiers"] = kept
+                else:
+                    del entry["nameIdentifiers"]
     return problems
 
 
-def _orcids(entry: dict[str, Any]) -> list[str]:
-    """Give the ORCID values among an entry's ``nameIdentifiers``."""
+def _orcids(entry: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Give the ORCIDs among an entry's ``nameIdentifiers``: each name identifier with its
+    value."""
     found = []
     for identifier in entry.get("nameIdentifiers") or []:
         if not isinstance(identifier, dict):
@@ -90,7 +103,7 @@ def _orcids(entry: dict[str, Any]) -> list[str]:
         value = identifier.get("nameIdentifier")
         scheme = str(identifier.get("nameIdentifierScheme") or "")
         if isinstance(value, str) and (scheme.upper() == "ORCID" or "orcid.org/" in value.lower()):
-            found.append(value)
+            found.append((identifier, value))
     return found
 
 

@@ -99,7 +99,7 @@ def read(source: Source, options: Options) -> list[Metadata]:
                 options,
                 lambda: pds4.crosswalk(root, options.node or "", options.crosswalk),
             )
-            return _checked([found])
+            return _checked([found], options.force)
         if not datacite_xml.is_datacite_xml(root):
             raise InputError(
                 f"{source.name}: neither a PDS4 label nor DataCite XML "
@@ -111,7 +111,8 @@ def read(source: Source, options: Options) -> list[Metadata]:
         [
             datacite_json.metadata(name, raw, options.scheme, options.limits.max_bytes)
             for name, raw in zip(names, raws, strict=True)
-        ]
+        ],
+        options.force,
     )
 
 
@@ -170,7 +171,7 @@ def _sheet(source: Source, options: Options, payload: Any = None) -> list[Metada
                     options,
                     lambda r=row: spreadsheet.to_label(r, options.node or "", options.crosswalk),
                 )
-                items += _checked([found])
+                items += _checked([found], options.force)
             except InputError as exc:
                 errors += exc.errors
     except spreadsheet.SheetError as exc:
@@ -182,20 +183,23 @@ def _sheet(source: Source, options: Options, payload: Any = None) -> list[Metada
     return items
 
 
-def _checked(found: list[Found]) -> list[Metadata]:
+def _checked(found: list[Found], force: bool = False) -> list[Metadata]:
     """Give ``found`` checked (ORCIDs, see :mod:`organiser.intake.people`, and the DataCite
-    schema), names in NFC, each record's attributes packed as soon as it is checked. Raises
+    schema), names in NFC, each record's attributes packed as soon as it is checked; with
+    ``force`` a bad ORCID is dropped and becomes one of the record's warnings. Raises
     :class:`InputError` (every problem)."""
     items: list[Metadata] = []
     errors: list[str] = []
     for item in found:
+        warnings: list[str] = []
         problems = bounds.long_values(item.attributes, item.url)
         if not problems:  # what is too long is not worth checking further
-            problems = people.check(item.attributes)  # also puts names in NFC, in place
+            orcids = people.check(item.attributes, force)  # also puts names in NFC, in place
+            (warnings if force else problems).extend(orcids)
             problems += validate.schema_errors(item.attributes, item.url)
         errors += [f"{item.source}: {line}" for line in problems]
         if not errors:
-            items.append(Metadata.of(*item))
+            items.append(Metadata.of(*item, tuple(f"{item.source}: {w}" for w in warnings)))
     if errors:
         raise InputError(errors)
     return items
