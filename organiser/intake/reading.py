@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from itertools import islice, repeat
 from typing import Any
 
@@ -24,6 +25,8 @@ from organiser.intake.model import Found, InputError, Metadata, Options
 from organiser.intake.sources import Source, SourceError, expand, load
 
 _HTML = (b"<!doctype html", b"<html")
+#: How a ZIP file starts: an .xlsx workbook is one, whatever its name or content type says.
+_ZIP = b"PK\x03\x04"
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_FROM = 200
@@ -77,6 +80,8 @@ def _read_named(name: str, options: Options, items: list[Metadata], errors: list
 
 def read(source: Source, options: Options) -> list[Metadata]:
     """Give the checked records in one source. Raises :class:`InputError` (every problem)."""
+    if source.suffix not in (".csv", ".xlsx") and source.data.startswith(_ZIP):
+        source = replace(source, suffix=".xlsx")  # e.g. a workbook sent as octet-stream
     if source.suffix in (".csv", ".xlsx"):
         return _sheet(source, options)
     head = source.data.lstrip(b"\xef\xbb\xbf \t\r\n")
