@@ -196,19 +196,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def _preload(self, api: DataCite, body: Any) -> None:
         """``POST /_standin/dois``: hold each ``{"doi", "attributes", "state", "updated",
-        "created", "client"}`` of the JSON list given (see :meth:`DataCite.add`)."""
+        "created", "client"}`` of the JSON list (or one object) given (see
+        :meth:`DataCite.add`). A body of another shape is answered 400 with one line saying
+        what was expected; nothing is held then."""
+        items = body if isinstance(body, list) else [body]
+        problem = _preload_problem(api, self.headers.get("Content-Length"), body, items)
         try:
-            for item in body if isinstance(body, list) else [body]:
-                api.add(
-                    str(item["doi"]),
-                    item.get("attributes") or {},
-                    state=item.get("state", "findable"),
-                    updated=item.get("updated"),
-                    created=item.get("created"),
-                    client=item.get("client"),
-                )
+            if problem is None:
+                for item in items:
+                    api.add(
+                        str(item["doi"]),
+                        item.get("attributes") or {},
+                        state=item.get("state", "findable"),
+                        updated=item.get("updated"),
+                        created=item.get("created"),
+                        client=item.get("client"),
+                    )
         except (TypeError, KeyError, ValueError) as exc:
-            self._send(400, _errors(None, f"cannot preload: {exc!r}", None))
+            problem = f"{item['doi']}: {exc}"
+        if problem is not None:
+            self._send(400, _errors(None, f"cannot preload: {problem}; {PRELOAD}", None))
             return
         self._send(200, {"held": len(api.dois)})
 
@@ -285,6 +292,30 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
+
+
+#: What ``POST /_standin/dois`` expects, said in every refusal.
+PRELOAD = (
+    'expected a JSON list of objects {"doi", "attributes", "state", "updated", "created", '
+    '"client"} (only "doi" required)'
+)
+
+
+def _preload_problem(api: DataCite, length: str | None, body: Any, items: list[Any]) -> str | None:
+    """Give what is wrong with a preload's ``body`` (its ``items``), or None."""
+    if body is None:
+        return "an empty body" if not int(length or 0) else "a body that is not JSON"
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            return f"item {number} is not an object"
+        if not isinstance(item.get("doi"), str) or not item["doi"].strip():
+            return f'item {number} has no "doi"'
+        state = item.get("state", "findable")
+        if state not in ("draft", "registered", "findable"):
+            return f"{item['doi']}: unknown state {state!r}"
+        if item.get("client") is not None and item["client"] not in api.accounts:
+            return f"{item['doi']}: unknown client {item['client']!r}"
+    return None
 
 
 def _lie(answer: dict[str, Any], faults: Faults, method: str) -> dict[str, Any]:
