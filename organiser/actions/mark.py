@@ -40,7 +40,8 @@ class Plan:
     """What ``reserve`` will write: new records, and earlier versions that get a relation."""
 
     new: list[store.NewRecord] = field(default_factory=list)
-    relate: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
+    #: earlier versions that get a relation (IsPreviousVersionOf) to a new record's DOI
+    relate: list[tuple[Record, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -101,9 +102,7 @@ def plan_reserve(
                 latest = linkable[-1]
                 related = _related(item.attributes, latest.doi, "IsNewVersionOf")
                 attributes = json.dumps(related, ensure_ascii=False)
-                plan.relate.append(
-                    (latest, _related(store.attributes_of(latest), doi, "IsPreviousVersionOf"))
-                )
+                plan.relate.append((latest, doi))
         elif doi is not None and doi in taken:
             errors.append(f"{item.source}: DOI {doi} is already in the database")
             continue
@@ -204,18 +203,35 @@ def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, A
 
 
 def reserve(
-    plan: Plan, actor: str, now: datetime, relate: Action = Action.MARK_UPDATE
+    plan: Plan,
+    actor: str,
+    now: datetime,
+    relate: Action = Action.MARK_UPDATE,
+    allowed: Callable[[Record], object] | None = None,
 ) -> tuple[State, list[Marked]]:
     """Write ``plan`` in one transaction: the new records, and the mark ``relate`` (an
     update, or a submitter's proposal) on each earlier version that now points at its
-    successor. Give the state the new records are in (the records are ``plan.new``: not read
-    back, so that a large batch is not held twice) and the earlier versions as marked.
-    Raises :class:`store.RecordError` (nothing written) when a mark does not apply."""
+    successor, its metadata read as locked for the write. ``allowed`` is called with each
+    earlier version as locked and may raise to refuse it. Give the state the new records are
+    in (the records are ``plan.new``: not read back, so that a large batch is not held twice)
+    and the earlier versions as marked.
+
+    Raises :class:`store.RecordError` (nothing written) when a mark does not apply, or an
+    earlier version has a change in review (it would be overwritten).
+    """
     related = []
     with database_proxy.atomic():
         state = store.write_new(plan.new, actor, now)
-        for earlier, attributes in plan.relate:
+        for earlier, doi in plan.relate:
             fresh = store.locked(earlier.id)
+            if allowed is not None:
+                allowed(fresh)
+            if fresh.status == State.UPDATE_REVIEW:
+                raise store.RecordError(
+                    f"{fresh.doi} ({fresh.identifier}) has a change in review; approve or "
+                    "reject it before reserving a new version"
+                )
+            attributes = _related(store.attributes_of(fresh), doi, "IsPreviousVersionOf")
             store.mark(fresh, relate, actor, now, attributes, fresh.url)
             related.append(marked(store.locked(earlier.id), fresh.status))
     return state, related
@@ -347,6 +363,13 @@ def update(
             )
         attributes = _carry_over(store.attributes_of(record), item.attributes)
         identifier = item.identifier if own else None
+        if identifier is not None and identifier != record.identifier:
+            for other in store.live_records(Record.identifier, [identifier]).get(identifier, []):
+                if other.id != record.id:
+                    raise store.RecordError(
+                        f"{source}: {identifier} already has DOI {other.doi}; "
+                        f"{record.doi} cannot take it"
+                    )
         store.mark(record, action, actor, now, attributes, item.url, identifier)
         return marked(store.locked(record.id), record.status)
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from organiser.actions.views import HistoryEntry, RecordSummary, summary
+from organiser.domain.metadata import differences
 from organiser.domain.states import QUEUED_STATES, State
 from organiser.errors import UserError
 from organiser.storage import queries, records
@@ -78,6 +79,8 @@ class RecordView:
     attributes: dict[str, Any]
     pending: dict[str, Any] | None
     history: tuple[HistoryEntry, ...]
+    #: the held change field by field: (field, now, proposed), the landing page first
+    proposed_changes: tuple[tuple[str, str, str], ...] = ()
 
 
 def listing(
@@ -135,6 +138,15 @@ def show(ref: str) -> RecordView:
             HistoryEntry(h.at, h.from_status, h.to_status, h.action, h.actor, h.outcome)
             for h in records.history_of(record)
         )
-        return RecordView(
-            summary(record), records.attributes_of(record), records.pending_of(record), history
-        )
+        attributes, pending = records.attributes_of(record), records.pending_of(record)
+        changes = _changes(dict(attributes, url=record.url), pending) if pending else ()
+        return RecordView(summary(record), attributes, pending, history, changes)
+
+
+def _changes(now: dict[str, Any], pending: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """Give what a held change alters, field by field, the landing page first."""
+    proposed = dict(pending.get("attributes") or {}, url=pending.get("url"))
+    found = {d.field: (d.field, d.remote, d.local) for d in differences(proposed, now)}
+    for d in differences(now, proposed):  # fields the change removes
+        found.setdefault(d.field, (d.field, d.local, d.remote))
+    return tuple(sorted(found.values(), key=lambda change: (change[0] != "url", change[0])))

@@ -40,7 +40,8 @@ def submit(app: App, ids: tuple[str, ...], dry_run: bool) -> None:
 )
 @click.pass_obj
 def reject(app: App, ids: tuple[str, ...], reason: str, dry_run: bool) -> None:
-    """Send records in review back to reserved, with the reason in their history. All or
+    """Send records in review back, with the reason in their history: a first release to
+    reserved, a submitter's change to a published DOI (update-review) dropped. All or
     nothing: one unknown record or one not in review and nothing is changed."""
     done = review_action.reject(app, Actor.operator(), ids, reason, dry_run)
     echo_marked(done, "would mark\t" if dry_run else "")

@@ -41,10 +41,13 @@ def show(app: App, ref: str, as_json: bool) -> None:
         return
     row["title"] = record.title
     row["url"] = record.url
-    if view.pending is not None:  # update-review: a submitter's change waiting for approval
-        row["proposed url"] = view.pending.get("url")
     for key, value in row.items():
         click.echo(f"{key + ':':<18}{'' if value is None else value}")
+    if view.pending is not None:  # update-review: a submitter's change waiting for approval
+        click.echo("proposed change (waiting for an operator: register approves, reject drops):")
+        for field, now, proposed in view.proposed_changes:
+            flag = "  LANDING PAGE" if field == "url" else ""
+            click.echo(f"  {field}: {now} → {proposed}{flag}")
     click.echo("history:")
     for h in history:
         outcome = f"  ({h['outcome']})" if h["outcome"] else ""

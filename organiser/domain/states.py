@@ -122,7 +122,6 @@ _MARK_PROPOSE = {
     S.TO_BE_REGISTERED: S.UPDATE_REVIEW,
     S.UPDATE_BEFORE_REGISTRATION: S.UPDATE_REVIEW,
     S.REGISTERED: S.UPDATE_REVIEW,
-    S.UPDATE_REVIEW: S.UPDATE_REVIEW,
 }
 #: States from which a proposal is held for review (the record returns there on reject).
 PROPOSAL_RETURNS = frozenset({S.TO_BE_REGISTERED, S.UPDATE_BEFORE_REGISTRATION, S.REGISTERED})
@@ -191,6 +190,10 @@ _REFUSALS = {
     (Action.MARK_PROPOSE, S.TO_BE_DELETED): "is marked for deletion and cannot be updated",
     (Action.MARK_PROPOSE, S.DELETED): "is deleted and cannot be updated",
     (Action.MARK_SUBMIT, S.UPDATE_REVIEW): "is already in review (a change to it)",
+    # what an operator approves is what they reviewed: a held change is never swapped
+    (Action.MARK_PROPOSE, S.UPDATE_REVIEW): (
+        "already has a change waiting for review; an operator approves or rejects it first"
+    ),
     (Action.MARK_RECREATE, S.UPDATE_REVIEW): ("has a change in review; approve or reject it first"),
 }
 
@@ -245,8 +248,6 @@ def _from_update_review(action: Action, prior: State | None) -> Step:
     """Give the step of ``action`` for a record whose proposed change waits in review, having
     come from ``prior`` (where a rejection returns it)."""
     back = prior if prior in PROPOSAL_RETURNS else S.REGISTERED
-    if action is Action.MARK_PROPOSE:  # a newer proposal replaces the one held
-        return Step(S.UPDATE_REVIEW, back)
     if action is Action.MARK_REJECT:
         return (
             transition(back, Action.MARK_UPDATE, None)

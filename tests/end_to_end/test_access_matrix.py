@@ -28,7 +28,7 @@ from organiser.domain.passes import ORDER
 from organiser.storage import records as store
 from organiser.storage.models import History, Record
 
-from conftest import PASSWORD, Env, write_records
+from conftest import MINIMAL, PASSWORD, Env, write_records
 
 EVIL = "https://evil.example/phish"
 ALICE, BOB, OLIVE = "alice@example.org", "bob@example.org", "olive@example.org"
@@ -63,7 +63,7 @@ OWNER = {
         "to-be-registered": "update-review",  # approved and waiting: the change is reviewed
         "registered": "update-review",  # published: the change is reviewed
         "update-registered": R,
-        "update-review": "update-review",
+        "update-review": R,  # a held change is never swapped for another before review
         "to-be-deleted": R,
         "deleted": R,
     },
@@ -362,3 +362,79 @@ def test_the_http_api_enforces_the_same_matrix(env: Env) -> None:
         assert check_matrix(dois, tuple(ACTORS), act, operations) == []
     finally:
         api.stop()
+
+
+def test_a_submitter_cannot_name_a_doi_to_adopt(env: Env) -> None:
+    """A DOI named at reserve time is looked up and adopted at DataCite: a submitter could
+    take over a findable DOI this database does not hold. Only operators name DOIs."""
+    app = _app(env)
+    env.server.datacite.add(
+        "10.5072/existing-1", {"url": "https://example.org/real", "titles": [{"title": "Real"}]}
+    )
+    folder = env.tmp / "named"
+    write_records(folder, 1, doi="10.5072/existing-1", url=EVIL)
+    with pytest.raises(Forbidden, match=r"names DOI 10\.5072/existing-1; token 'alice'"):
+        marking.reserve(app, ACTORS["owner"], [str(folder)], None)
+    app.open_db()
+    assert list(Record.select()) == []
+    assert env.server.datacite.states() == {"10.5072/existing-1": "findable"}
+
+
+def test_a_new_version_of_another_submitters_record_is_refused(env: Env) -> None:
+    env.write_config(intake={"versioned_dois": "true"})
+    app = _app(env)
+    dois = build(env, app, ["x"])["x"]
+    first = store.find(dois["registered"])
+    folder = env.tmp / "v2"
+    folder.mkdir()
+    attributes = dict(store.attributes_of(first), url=EVIL)
+    attributes["identifiers"] = [
+        {"identifier": first.identifier.replace("::1.0", "::2.0"), "identifierType": "PDS4 LIDVID"}
+    ]
+    (folder / "v2.json").write_text(json.dumps({"data": {"attributes": attributes}}))
+    before = _row(first.doi)
+    with pytest.raises(Forbidden, match=r"submitted by alice@example\.org"):
+        marking.reserve(app, ACTORS["other"], [str(folder)], None)
+    assert _row(first.doi) == before
+    assert store.live_records(Record.lid, [first.lid])[first.lid] == [first]
+    done = marking.reserve(app, ACTORS["owner"], [str(folder)], None)  # its own submitter may
+    assert [m.status for m in done.related] == ["update-review"]
+
+
+def test_an_update_cannot_take_another_records_identifier(env: Env) -> None:
+    """A record known by a local id takes the identifier its new metadata brings, but never
+    one another live record carries."""
+    app = _app(env)
+    theirs = store.find(build(env, app, ["x"])["x"]["registered"])
+    (env.tmp / "plain").mkdir()
+    (env.tmp / "plain" / "plain.json").write_text(
+        json.dumps({"data": {"attributes": dict(MINIMAL, url="https://example.org/p")}})
+    )
+    operator = ACTORS["operator"]
+    [plain] = marking.reserve(app, operator, [str(env.tmp / "plain")], None).new
+    assert plain.identifier.startswith("local:")
+    attributes = dict(MINIMAL, doi=plain.doi, url="https://example.org/p")
+    attributes["identifiers"] = [{"identifier": theirs.identifier, "identifierType": "PDS4 LIDVID"}]
+    path = env.tmp / "steal.json"
+    path.write_text(json.dumps({"data": {"attributes": attributes}}))
+    before = _row(plain.doi)
+    with pytest.raises(store.RecordError, match=f"already has DOI {theirs.doi}"):
+        marking.update(app, operator, plain.doi, str(path))
+    assert _row(plain.doi) == before
+    assert store.find(theirs.identifier).doi == theirs.doi
+
+
+def test_show_lists_a_held_change_field_by_field(env: Env) -> None:
+    app = _app(env)
+    doi = build(env, app, ["x"])["x"]["update-review"]
+    shown = CliRunner().invoke(
+        cli, ["show", doi], env={"ORGANISER_CONFIG": str(env.config)}, catch_exceptions=False
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    start = lines.index(
+        "proposed change (waiting for an operator: register approves, reject drops):"
+    )
+    assert lines[start + 1].startswith("  url: https://") and lines[start + 1].endswith(
+        " → https://example.org/a  LANDING PAGE"
+    )
