@@ -157,6 +157,8 @@ def _compare(
     record: Record, held: dict[str, Any], result: CheckResult, repair: bool, app: App, actor: str
 ) -> None:
     status = State(record.status)
+    if status is State.UPDATE_REVIEW and record.prior_status == State.REGISTERED:
+        status = State.REGISTERED  # a published DOI whose held change waits: DataCite keeps it
     if status not in SETTLED_STATES:
         result.waiting += 1
         return
@@ -185,6 +187,9 @@ def _found(
         action = None
     elif status is State.REVIEW and found[0].remote != MISSING:
         plan = "reported only (in review: reject it, then check again)"
+        action = None
+    elif status is State.UPDATE_REVIEW:  # a repair would drop the change held for review
+        plan = "reported only (a change in review: approve or reject it, then check again)"
         action = None
     elif found[0].remote == MISSING:
         action = Action.MARK_RECREATE

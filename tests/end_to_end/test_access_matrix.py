@@ -438,3 +438,22 @@ def test_show_lists_a_held_change_field_by_field(env: Env) -> None:
     assert lines[start + 1].startswith("  url: https://") and lines[start + 1].endswith(
         " → https://example.org/a  LANDING PAGE"
     )
+
+
+def test_check_compares_a_published_record_whose_change_is_in_review(env: Env) -> None:
+    """DataCite keeps the published DOI while its change waits: ``check`` compares it (drift
+    behind organiser's back is reported) and ``--repair`` leaves the held change alone."""
+    from organiser.actions import check
+
+    app = _app(env)
+    doi = build(env, app, ["x"])["x"]["update-review"]
+    held = store.find(doi).pending
+    attributes = env.server.datacite.dois[doi]["attributes"]
+    attributes["url"] = "https://elsewhere.example/moved"  # changed at DataCite, not here
+    result = check.check(app, "test", repair=True)
+    assert [(d.doi, d.field, d.remote) for d in result.drifts] == [
+        (doi, "url", "https://elsewhere.example/moved")
+    ]
+    assert "reported only (a change in review" in result.drifts[0].repair
+    record = store.find(doi)
+    assert (record.status, record.pending) == ("update-review", held)
