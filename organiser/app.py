@@ -11,20 +11,19 @@ import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from organiser import config as config_module
-from organiser import intake
-from organiser.datacite.client import DataCiteClient
-from organiser.datacite.ratelimit import RateLimiter
-from organiser.domain.identifiers import DoiScheme
-from organiser.engine.passes import Observer, Organiser, Settings
-from organiser.engine.stop import StopFlag
-from organiser.intake.formats import pds4
-from organiser.intake.sources import Limits
 from organiser.lock import RunLock
-from organiser.notify.mailer import Mailer, MailSettings
-from organiser.storage.database import open_database
-from organiser.storage.models import database_proxy
+
+if TYPE_CHECKING:  # each effect is imported by the method that builds it, so that a command
+    # loads only what it uses (``organiser status`` needs no HTTP client, intake or mailer)
+    from organiser import intake
+    from organiser.datacite.client import DataCiteClient
+    from organiser.domain.identifiers import DoiScheme
+    from organiser.engine.passes import Observer, Organiser, Settings
+    from organiser.engine.stop import StopFlag
+    from organiser.notify.mailer import Mailer
 
 #: How long opening the database waits for a running organiser before a schema upgrade.
 UPGRADE_WAIT = 60.0
@@ -88,6 +87,8 @@ class App:
         """Open (and, under the run lock, upgrade) the configured database. Raises
         ``DatabaseError``, ``DatabaseUnavailable`` or ``LockHeld``."""
         if not self._db_open:
+            from organiser.storage.database import open_database
+
             open_database(
                 self.config["database"]["url"],
                 upgrade_lock=lambda: self.run_lock.held_for(UPGRADE_WAIT),
@@ -97,12 +98,18 @@ class App:
     def reconnect_db(self) -> None:
         """Close the database connection so that the next query opens a fresh one (the
         daemon does this before each run: a server restarted meanwhile is no problem)."""
-        if self._db_open and not database_proxy.is_closed():
+        if not self._db_open:
+            return
+        from organiser.storage.models import database_proxy
+
+        if not database_proxy.is_closed():
             database_proxy.close()
 
     @property
     def scheme(self) -> DoiScheme:
         """How this repository's DOIs look. Raises ``ConfigError`` without a prefix."""
+        from organiser.domain.identifiers import DoiScheme
+
         dc = self.config.require("datacite", "prefix")
         return DoiScheme(
             dc["prefix"], dc["namespace_separator"], dc["suffix_pattern"], dc["suffix_alphabet"]
@@ -111,11 +118,17 @@ class App:
     @property
     def nodes(self) -> dict[str, str]:
         """Steward node ids and long names: the PDS ones plus ``[intake] extra_nodes``."""
+        from organiser.intake.formats import pds4
+
         return {**pds4.NODES, **self.config["intake"]["extra_nodes"]}
 
     def intake_options(self, node: str | None, max_records: int | None = None) -> intake.Options:
         """Give what intake needs for records held by ``node``, at most ``max_records`` per
         source (None: no limit; the API passes ``[api] max_records``)."""
+        from organiser import intake
+        from organiser.intake.formats import pds4
+        from organiser.intake.sources import Limits
+
         cfg = self.config["intake"]
         crosswalk = pds4.Crosswalk(
             cfg["publisher"], cfg["keywords"], cfg["landing_page"], self.nodes
@@ -125,6 +138,9 @@ class App:
 
     def client(self) -> DataCiteClient:
         """Give a DataCite client. Raises ``ConfigError`` without an account."""
+        from organiser.datacite.client import DataCiteClient
+        from organiser.datacite.ratelimit import RateLimiter
+
         dc = self.config.require("datacite", "username", "password", "prefix")
         return DataCiteClient(
             dc["url"],
@@ -138,6 +154,8 @@ class App:
 
     def settings(self) -> Settings:
         """Give the pass settings from ``[datacite]`` and ``[organiser]``."""
+        from organiser.engine.passes import Settings
+
         dc, org = self.config["datacite"], self.config["organiser"]
         return Settings(
             batch_size=org["batch_size"],
@@ -155,12 +173,16 @@ class App:
         self, actor: str, stop: StopFlag | None = None, observer: Observer | None = None
     ) -> Organiser:
         """Give an organiser for this configuration, its database open."""
+        from organiser.engine.passes import Organiser
+
         client = self.client()
         self.open_db()
         return Organiser(client, self.scheme, self.settings(), actor, self.clock, stop, observer)
 
     def mailer(self) -> Mailer | None:
         """Give the alert mailer, or None when ``[email] smtp_host`` is not set."""
+        from organiser.notify.mailer import Mailer, MailSettings
+
         mail = self.config["email"]
         if not mail["smtp_host"]:
             return None

@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import structlog
-
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 LEVELS["error"] = logging.ERROR
 MASK = "***"
@@ -100,6 +98,8 @@ def setup(
     """(Re)configure logging for the whole process: stderr in ``fmt`` (auto, console, json)
     and, if ``file`` is set, JSON lines appended to it. Raises ``OSError`` if ``file`` cannot
     be opened."""
+    import structlog  # here, not at the top: a command that logs nothing starts without it
+
     environ = os.environ if environ is None else environ
     scrub = Scrubber(secrets)
     as_json = fmt == "json" or (fmt == "auto" and under_systemd(environ))

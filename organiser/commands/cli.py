@@ -9,20 +9,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import structlog
 
 from organiser import __version__, logs
-from organiser.actions import records as read
-from organiser.actions import run as run_action
-from organiser.app import App
-from organiser.commands import render
-from organiser.commands.signals import stopping_on_signals
-from organiser.config import ConfigError
+from organiser.commands.lazy import Lazy, LazyGroup
 from organiser.domain.passes import BY_NAME, PASSES
-from organiser.engine.stop import StopFlag
 from organiser.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_CODES,
@@ -35,10 +28,96 @@ from organiser.errors import (
     signal_exit_code,
 )
 from organiser.lock import LockHeld
-from organiser.storage.database import DRIVER_ERRORS, classify
+
+if TYPE_CHECKING:  # the rest is imported where it is used: a command loads what it needs
+    from organiser.app import App
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-log = structlog.get_logger("organiser")
+
+#: The subcommands: where each is defined and its help line (the first sentence of its
+#: docstring; tests/unit/test_startup.py checks they agree). A module is imported only when
+#: one of its commands runs, so ``organiser --help`` and ``organiser status`` start quickly.
+COMMANDS = {
+    "check": Lazy(
+        "organiser.commands.check:check",
+        "Compare each settled record with DataCite: state, URL and the metadata organiser sends.",
+    ),
+    "config": Lazy("organiser.commands.config:config", "Show or check the configuration."),
+    "daemon": Lazy(
+        "organiser.commands.daemon:daemon",
+        "Run the passes on a schedule ([scheduler] cron, UTC; default every 15 minutes).",
+    ),
+    "delete": Lazy(
+        "organiser.commands.marks:delete",
+        "Mark records to-be-deleted (drafts are deleted, registered DOIs hidden).",
+    ),
+    "import": Lazy(
+        "organiser.commands.import_:import_",
+        "Load the DOIs the DataCite account already holds into the local database.",
+    ),
+    "list": Lazy(
+        "organiser.commands.list_:list_",
+        "List records with their DOI, identifier, status and last error.",
+    ),
+    "register": Lazy(
+        "organiser.commands.marks:register",
+        "Mark records to-be-registered (the next --register-all publishes them).",
+    ),
+    "reject": Lazy(
+        "organiser.commands.review:reject",
+        "Send records in review back, with the reason in their history: a first release to "
+        "reserved, a submitter's change to a published DOI (update-review) dropped.",
+    ),
+    "report": Lazy(
+        "organiser.commands.review:report",
+        "What is pending release: records in review, approved records waiting for the "
+        "register pass, and records whose last try failed, per node and submitter, with age.",
+    ),
+    "reserve": Lazy(
+        "organiser.commands.marks:reserve",
+        "Mark new records to-be-reserved from metadata files, directories or URLs.",
+    ),
+    "serve": Lazy(
+        "organiser.commands.serve:serve",
+        "Serve the PDS DOI Service API 0.2 over HTTP (uvicorn).",
+    ),
+    "show": Lazy(
+        "organiser.commands.show:show", "Show one record: its fields, metadata and history."
+    ),
+    "status": Lazy(
+        "organiser.commands.status:status",
+        "How the queue is doing: records per status, the oldest waiting record per status, "
+        "records with failures, and the last run.",
+    ),
+    "submit": Lazy(
+        "organiser.commands.review:submit",
+        # click ends the first sentence at the first word ending in a full stop ("ID...")
+        "Submit reserved records for release: they go to review, where an operator approves "
+        "them (organiser register ID...) or sends them back (organiser reject ID...",
+    ),
+    "token": Lazy(
+        "organiser.commands.token:token", "Bearer tokens of the web API (organiser serve)."
+    ),
+    "update": Lazy(
+        "organiser.commands.marks:update",
+        "Give a record new metadata from one file or URL; the next --update-all sends it.",
+    ),
+}
+
+
+def _log() -> Any:
+    """Give the organiser's logger (structlog is imported only when something is logged)."""
+    import structlog
+
+    return structlog.get_logger("organiser")
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """Give the database driver's exception types (looked up only when an exception that is
+    not the organiser's own gets this far)."""
+    from organiser.storage.database import DRIVER_ERRORS
+
+    return DRIVER_ERRORS
 
 
 class Failed(click.ClickException):
@@ -56,7 +135,7 @@ class Failed(click.ClickException):
             click.echo(f"Error: {line}", err=True)
 
 
-class OrganiserGroup(click.Group):
+class OrganiserGroup(LazyGroup):
     """Turns the organiser's errors into one-line messages with their exit code, and an
     unexpected exception into one line on stderr with the traceback in the log."""
 
@@ -75,7 +154,9 @@ class OrganiserGroup(click.Group):
             if isinstance(exc, Interrupted):
                 code = signal_exit_code(str(exc))
             raise Failed(str(exc), code, quiet) from None
-        except DRIVER_ERRORS as exc:  # the database failed after it was opened
+        except _driver_errors() as exc:  # the database failed after it was opened
+            from organiser.storage.database import classify
+
             error = classify(exc, _database_url(ctx))
             raise Failed(str(error), error.exit_code) from None
         except BrokenPipeError:  # e.g. `organiser list | head`: the reader has enough
@@ -111,10 +192,10 @@ def _log_traceback(ctx: click.Context) -> str:
     except OrganiserError:
         pass
     if file:
-        log.error("internal error", exc_info=True, console=False)
+        _log().error("internal error", exc_info=True, console=False)
         return file
     if logs.has_traceback_sink(fmt, file, app.environ if app else {}):
-        log.error("internal error", exc_info=True)
+        _log().error("internal error", exc_info=True)
         return "the journal"
     try:
         folder = app.state_dir if app is not None else None
@@ -128,13 +209,15 @@ def _log_traceback(ctx: click.Context) -> str:
             return str(path)
         except OSError:
             pass
-    log.error("internal error", exc_info=True)
+    _log().error("internal error", exc_info=True)
     return "the log"
 
 
 def configure_logging(app: App, quiet: bool, verbose: bool, daemon: bool = False) -> None:
     """Second phase of logging: ``[logging]`` and the secrets to scrub (kept at the first
     phase's defaults if the configuration cannot be read; the command then reports that)."""
+    from organiser.config import ConfigError
+
     try:
         cfg = app.config["logging"]
         secrets = app.config.secrets()
@@ -164,7 +247,9 @@ def _pass_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group(cls=OrganiserGroup, invoke_without_command=True, context_settings=CONTEXT)
+@click.group(
+    cls=OrganiserGroup, lazy=COMMANDS, invoke_without_command=True, context_settings=CONTEXT
+)
 @click.option(
     "--config",
     "config_path",
@@ -206,6 +291,9 @@ def cli(
     ID is a DOI (bare, doi: or https://doi.org/ form), the repository's identifier (e.g. a
     PDS4 LIDVID) or the local record id.
     """
+    from organiser.app import App
+
+    logs.setup()  # first phase: defaults, until the configuration is read
     ctx.obj = app = App(config_path)
     ctx.meta["quiet"], ctx.meta["verbose"] = quiet, verbose
     configure_logging(app, quiet, verbose, daemon=ctx.invoked_subcommand == "daemon")
@@ -221,6 +309,9 @@ def cli(
         click.echo(ctx.get_help())
         ctx.exit(EXIT_OK)
     if list_queued:
+        from organiser.actions import records as read
+        from organiser.commands import render
+
         app.open_db()
         render.records(read.queued(), as_json=False)
     if dry_run:
@@ -238,6 +329,8 @@ cli.help = (
 
 
 def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
+    from organiser.actions import run as run_action
+
     lines = run_action.plan(app, names) if names else []
     for what, ref in pushes:
         lines += run_action.plan_push(app, what, ref)
@@ -247,6 +340,11 @@ def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
 
 
 def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool) -> int:
+    from organiser.actions import run as run_action
+    from organiser.commands import render
+    from organiser.commands.signals import stopping_on_signals
+    from organiser.engine.stop import StopFlag
+
     stop = StopFlag()
     observer = render.ProgressBar() if sys.stdout.isatty() and not quiet else None
     code = 0

@@ -1,4 +1,5 @@
-"""Entry point of the ``organiser`` console script: the group and all its subcommands."""
+"""Entry point of the ``organiser`` console script: the group, whose subcommands are imported
+only when one of them runs (:data:`organiser.commands.cli.COMMANDS`)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,20 @@ import sys
 
 import click
 
-from organiser import logs
-from organiser.commands import (
-    check,
-    config,
-    daemon,
-    import_,
-    list_,
-    marks,
-    review,
-    serve,
-    show,
-    status,
-    token,
-)
-from organiser.commands.cli import cli
+from organiser.commands.cli import COMMANDS, cli
 from organiser.errors import EXIT_FAILED, EXIT_OK
 
-#: One module per command, named after it, imported for its ``@cli.command`` registration.
-SUBCOMMANDS = (marks, list_, show, status, config, daemon, import_, check, review, serve, token)
+#: The subcommands by name: where each is defined and its help line. Nothing needs importing
+#: to register them any more; the name stays for callers that imported it to do so.
+SUBCOMMANDS = COMMANDS
+
+__all__ = ["SUBCOMMANDS", "cli", "main"]
 
 
 def main() -> None:
-    """Run the ``organiser`` command (first logging phase: defaults, until the configuration
-    is read). A usage error (a missing or bad option) is one line, exit 2, like every other
-    user error, instead of click's usage block."""
-    logs.setup()
+    """Run the ``organiser`` command (logging starts at its defaults in the group's callback,
+    until the configuration is read). A usage error (a missing or bad option) is one line,
+    exit 2, like every other user error, instead of click's usage block."""
     try:
         code = cli.main(prog_name="organiser", standalone_mode=False)
     except click.UsageError as exc:
