@@ -1,22 +1,31 @@
 """Shared test fixtures: a DataCite stand-in on 127.0.0.1, a per-test configuration and
-database, and a runner for the installed ``organiser`` command."""
+database, and a runner for the ``organiser`` command: in this process by default (through
+the console script's ``main()``), as a process for what needs one."""
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
+from click import formatting
+from click.testing import CliRunner
 
 from organiser.standin import DataCite, Faults, StandinServer
 from organiser.storage.database import open_database
-from organiser.storage.models import MODELS, History, Record
+from organiser.storage.models import MODELS, History, Record, database_proxy
 
 DATA = Path(__file__).parent / "data"
 USER, PASSWORD, PREFIX = "DEMO.ORGANISER", "standin-secret-4711", "10.5072"
@@ -85,11 +94,89 @@ def standin() -> Iterator[StandinServer]:
 FOREIGN = ("JOURNAL_STREAM", "NOTIFY_SOCKET", "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY")
 
 
+#: What the command may set for the whole process, put back after an in-process run.
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+NOISY = ("urllib3", "peewee", "apscheduler")
+#: Loggers of this test process's own servers (aiosmtpd): kept out of a command's stderr.
+HARNESS_LOGGERS = ("mail.log",)
+
+
 def clean_environment() -> dict[str, str]:
     """Give this process's environment without organiser settings or systemd's variables."""
     return {
         k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_") and k not in FOREIGN
     }
+
+
+def _width(environ: dict[str, str]) -> int:
+    """Give the width click wraps help to in a process whose output is not a terminal
+    (``COLUMNS``, else 80 columns; the command's ``max_content_width`` is 100)."""
+    try:
+        columns = int(environ.get("COLUMNS", "")) or 80
+    except ValueError:
+        columns = 80
+    return max(min(columns, 100) - 2, 50)
+
+
+def run_in_process(args: list[str], environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``organiser *args`` in this process with ``environ`` as its whole environment,
+    through the console script's entry point (``main()``: its usage errors and exit codes),
+    stdin empty and stdout/stderr captured; give the exit code and output like a finished
+    process. What the command sets for the whole process (logging, structlog, signal
+    handlers, the database proxy) is put back afterwards; an exception that escapes
+    ``main()`` is a traceback on stderr and exit 1, as Python gives it."""
+    from organiser.commands.main import main
+
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k not in environ}
+    overrides.update(environ)
+    root = logging.getLogger()
+    saved_logging = (list(root.handlers), root.level)
+    saved_levels = {name: logging.getLogger(name).level for name in NOISY}
+    harness = [logging.getLogger(name) for name in HARNESS_LOGGERS]
+    saved_propagate = [logger.propagate for logger in harness]
+    saved_structlog = structlog.get_config()
+    saved_signals = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
+    saved_database = database_proxy.obj
+    saved_argv, code = sys.argv, 0
+    with CliRunner().isolation(input="", env=overrides) as (out, err, _):
+        formatting.FORCED_WIDTH = _width(environ)
+        for logger in harness:
+            logger.propagate = False
+        sys.argv = [str(ORGANISER), *args]
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            code = 1
+        finally:
+            sys.argv = saved_argv
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for handler in root.handlers:
+                if handler not in saved_logging[0]:
+                    handler.close()
+            root.handlers[:] = saved_logging[0]
+            root.setLevel(saved_logging[1])
+            for name, level in saved_levels.items():
+                logging.getLogger(name).setLevel(level)
+            for logger, propagate in zip(harness, saved_propagate, strict=True):
+                logger.propagate = propagate
+            structlog.configure(**saved_structlog)
+            for sig, handler in saved_signals.items():
+                signal.signal(sig, handler)
+            if database_proxy.obj is not saved_database:
+                if database_proxy.obj is not None:
+                    database_proxy.obj.close()
+                if saved_database is not None:
+                    database_proxy.initialize(saved_database)
+            gc.collect()  # the connections of the command's worker threads, closed as at exit
+        stdout = out.getvalue().decode("utf-8", "replace")
+        stderr = err.getvalue().decode("utf-8", "replace")
+    return subprocess.CompletedProcess(["organiser", *args], code, stdout, stderr)
 
 
 class Env:
@@ -136,33 +223,57 @@ class Env:
             lines += [f"{k} = {v}" for k, v in keys.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
-    def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        """Run the installed ``organiser`` with this test's config; give the finished process."""
+    def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """Give the environment a run of this test's organiser sees: this process's, without
+        organiser settings or systemd's variables, plus the config, the password and ``env``."""
         environ = clean_environment()
         environ.update(ORGANISER_CONFIG=str(self.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
         environ.update(env or {})
+        return environ
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``organiser`` with this test's config in this process, through the console
+        script's own entry point (:func:`organiser.commands.main.main`); give its exit code and
+        output like a finished process. Off the main thread (signal handlers and the
+        command's state belong to it) it runs as a process instead (:meth:`run_process`)."""
+        if threading.current_thread() is not threading.main_thread():
+            return self.run_process(*args, env=env, timeout=timeout)
+        return run_in_process(list(args), self.environment(env))
+
+    def run_process(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the installed ``organiser`` as a process with this test's config (for what
+        needs one: signals, exit by signal, the run lock between processes, a terminal); give
+        the finished process."""
         return subprocess.run(
             [str(ORGANISER), *args],
             capture_output=True,
             text=True,
-            env=environ,
+            env=self.environment(env),
             timeout=timeout,
             check=False,
         )
 
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``organiser`` in process like :meth:`run` for a step the test relies on; give
+        the result. Fails the test, showing stderr, unless it exits 0."""
+        result = self.run(*args, env=env)
+        assert result.returncode == 0, (
+            f"organiser {' '.join(args)} exited {result.returncode}: {result.stderr}"
+        )
+        return result
+
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start the installed ``organiser`` with this test's config; give the process."""
-        environ = clean_environment()
-        environ.update(ORGANISER_CONFIG=str(self.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
-        environ.update(env or {})
         return subprocess.Popen(
             [str(ORGANISER), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=environ,
+            env=self.environment(env),
         )
 
     def records(self) -> list[Record]:
