@@ -1,6 +1,6 @@
 """Benchmark: how long the ``organiser`` command takes to start, beside a bare interpreter.
 
-    .venv/bin/python scripts/bench_startup.py [--runs N] [--importtime COMMAND]
+    .venv/bin/python scripts/bench_startup.py [--runs N] [--before DIR] [--importtime COMMAND]
 
 Each round starts every command once in a fresh process, in turn (so a burst of load on a
 shared machine hits them all alike); after ``--runs`` rounds (default 30) it prints, per
@@ -12,6 +12,10 @@ interpreter (``python -c pass``) measured in the same run. The commands:
 - ``organiser status``, ``organiser list``: a command that reads a small SQLite database
   (made here, in a temporary folder, by ``organiser status`` itself);
 - ``organiser config generate``: a command without a database.
+
+``--before DIR`` also times each organiser command with the package in DIR first on
+``PYTHONPATH`` (e.g. an older tree: ``git archive COMMIT organiser | tar -x -C DIR``), in the
+same rounds, with its own database, so that before and after see the same load.
 
 ``--importtime COMMAND`` (e.g. ``--importtime status``) instead runs that command once under
 ``python -X importtime`` and prints its twenty costliest imports (cumulative µs), to find
@@ -66,12 +70,19 @@ def once(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def bench(runs: int, env: dict[str, str]) -> dict[str, list[float]]:
+def bench(runs: int, envs: dict[str, dict[str, str]]) -> dict[str, list[float]]:
     """Give each command's wall times over ``runs`` interleaved rounds (after one warm-up
-    round that also creates the database)."""
-    times: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
+    round that also creates the databases), once per environment in ``envs`` (by label; the
+    bare interpreter only in the first)."""
+    variants = [
+        (name if argv[0] == sys.executable else f"{name}{label}", argv, env)
+        for name, argv in COMMANDS
+        for index, (label, env) in enumerate(envs.items())
+        if index == 0 or argv[0] != sys.executable
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     for _ in range(runs + 1):
-        for name, argv in COMMANDS:
+        for name, argv, env in variants:
             times[name].append(once(argv, env))
     return {name: values[1:] for name, values in times.items()}
 
@@ -98,21 +109,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="rounds (default 30)")
     parser.add_argument("--importtime", metavar="COMMAND", help="e.g. '--help' or 'status'")
+    parser.add_argument("--before", metavar="DIR", help="also time the package in DIR")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        env = environment(Path(tmp))
+        (Path(tmp) / "now").mkdir()
+        envs = {"": environment(Path(tmp) / "now")}
+        if args.before is not None:
+            (Path(tmp) / "before").mkdir()
+            before = environment(Path(tmp) / "before")
+            before["PYTHONPATH"] = str(Path(args.before).resolve())
+            envs = {" (now)": envs[""], " (before)": before}
         if args.importtime is not None:
+            env = envs[next(iter(envs))]
             once([str(ORGANISER), "status"], env)  # the database, for commands that read it
             importtime(args.importtime, env)
             return
-        times = bench(args.runs, env)
-    bare = statistics.median(times["python -c pass"])
+        times = bench(args.runs, envs)
+    bare = statistics.median(next(iter(times.values())))
     print(f"{args.runs} runs each, interleaved; {os.cpu_count()} cores; {sys.version.split()[0]}")
-    print(f"{'command':<28}{'median':>9}{'min':>9}{'median - bare':>15}")
+    print(f"{'command':<38}{'median':>9}{'min':>9}{'median - bare':>15}")
     for name, values in times.items():
         median = statistics.median(values)
         print(
-            f"{name:<28}{median * 1000:>7.0f}ms{min(values) * 1000:>7.0f}ms"
+            f"{name:<38}{median * 1000:>7.0f}ms{min(values) * 1000:>7.0f}ms"
             f"{(median - bare) * 1000:>13.0f}ms"
         )
 
