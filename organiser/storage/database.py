@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -211,7 +212,7 @@ def _connect(url: str) -> pw.Database:
             if path.is_dir():
                 raise ValueError("is a directory, not a database file")
             path.parent.mkdir(parents=True, exist_ok=True)
-        db = pw.SqliteDatabase(
+        db = _SqliteDatabase(
             str(path),
             pragmas={"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1},
             lock_type="IMMEDIATE",
@@ -223,6 +224,35 @@ def _connect(url: str) -> pw.Database:
     if "://" not in url:
         raise ValueError("not a database URL (sqlite:///PATH or postgresql://...)")
     return connect(url)
+
+
+class _ClosedWithThread:
+    """Holds one thread's SQLite connection and closes it when the thread ends (or opens
+    another): Python's ``sqlite3`` connection sits in a reference cycle (its statement
+    cache), so a dropped one would keep its page cache and files open until the cyclic
+    garbage collector comes, which may be many runs later."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __del__(self) -> None:
+        self.connection.close()
+
+
+class _SqliteDatabase(pw.SqliteDatabase):
+    """``SqliteDatabase`` whose per-thread connections (a pass's workers write progress
+    from threads that end with the pass) are closed when their thread ends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._holders = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = super()._connect()
+        self._holders.holder = _ClosedWithThread(connection)
+        return connection
 
 
 def _lower(text: str | None) -> str | None:
