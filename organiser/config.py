@@ -330,7 +330,7 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
     problem. Required keys that are not set are not an error here (see
     :meth:`Config.require`).
     """
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))  # key = value
     source = "defaults"  # what the values came from, for `config check`
     if path is not None:
         source = str(path)
@@ -341,7 +341,10 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             raise ConfigError(f"{source}: file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{source}: cannot read: {exc}") from None
-        _parse_ini(parser, text, source)
+        try:
+            P.ini(parser, text, source)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         for section in parser.sections():
             if section not in SCHEMA:
                 raise ConfigError(f"{source}: unknown section [{section}]")
@@ -390,43 +393,6 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             f"{source}: [email] recipients: missing (smtp_host is set, but nobody would get mail)"
         )
     return Config(values, source, missing)
-
-
-def _parse_ini(parser: configparser.ConfigParser, text: str, source: str) -> None:
-    """Read the INI ``text`` of the file ``source`` into ``parser``. Raises
-    :class:`ConfigError` naming the first line that is wrong and what is wrong with it, in
-    the operator's words (a section header without its ']', a line without '=', a key set
-    twice)."""
-    lines = text.split("\n")
-    for number, line in enumerate(lines, 1):  # before parsing: what follows would mislead
-        if line.startswith("[") and "]" not in line:
-            raise ConfigError(
-                f"{source}: line {number}: {line.strip()!r}: a section header without its "
-                "closing ']'"
-            )
-    try:
-        parser.read_string(text, source)
-    except configparser.MissingSectionHeaderError:
-        raise ConfigError(
-            f"{source}: not a valid INI file: File contains no section headers."
-        ) from None
-    except configparser.ParsingError as exc:
-        number = exc.errors[0][0]
-        line = lines[number - 1].strip()
-        raise ConfigError(
-            f"{source}: line {number}: {line!r}: no '=' (write key = value)"
-        ) from None
-    except configparser.DuplicateOptionError as exc:
-        raise ConfigError(
-            f"{source}: line {exc.lineno}: [{exc.section}] {exc.option}: set twice in this section"
-        ) from None
-    except configparser.DuplicateSectionError as exc:
-        raise ConfigError(
-            f"{source}: line {exc.lineno}: [{exc.section}]: a second section of this name"
-        ) from None
-    except configparser.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{source}: not a valid INI file: {first}") from None
 
 
 def _reason(exc: ValueError) -> str:

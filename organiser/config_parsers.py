@@ -4,6 +4,7 @@ section, key and value."""
 
 from __future__ import annotations
 
+import configparser
 import ipaddress
 import math
 import re
@@ -208,3 +209,33 @@ def template(value: str) -> str:
     except (KeyError, IndexError, ValueError):
         raise ValueError("may only use the fields {view}, {lid} and {vid}") from None
     return value
+
+
+def ini(parser: configparser.ConfigParser, text: str, source: str) -> None:
+    """Read the INI ``text`` of the file ``source`` into ``parser``. Raises ``ValueError``
+    naming the first line that is wrong and what is wrong with it, in the operator's words (a
+    section header without its ']', a line without '=', a key set twice)."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):  # before parsing: what follows would mislead
+        if line.startswith("[") and "]" not in line:
+            raise ValueError(
+                f"line {number}: {line.strip()!r}: a section header without its closing ']'"
+            )
+    try:
+        parser.read_string(text, source)
+    except configparser.MissingSectionHeaderError:
+        raise ValueError("not a valid INI file: File contains no section headers.") from None
+    except configparser.ParsingError as exc:
+        number = exc.errors[0][0]
+        line = lines[number - 1].strip()
+        raise ValueError(f"line {number}: {line!r}: no '=' (write key = value)") from None
+    except configparser.DuplicateOptionError as exc:
+        raise ValueError(
+            f"line {exc.lineno}: [{exc.section}] {exc.option}: set twice in this section"
+        ) from None
+    except configparser.DuplicateSectionError as exc:
+        raise ValueError(
+            f"line {exc.lineno}: [{exc.section}]: a second section of this name"
+        ) from None
+    except configparser.Error as exc:
+        raise ValueError(f"not a valid INI file: {str(exc).splitlines()[0]}") from None
