@@ -200,7 +200,13 @@ async def post_dois(
     url: Annotated[
         str | None, Query(description="Fetch the record from here (a host of [api] url_hosts).")
     ] = None,
-    force: Annotated[bool, Query(description="Reserve despite a title used elsewhere.")] = False,
+    force: Annotated[
+        bool,
+        Query(
+            description="Reserve despite a title used elsewhere; drop an ORCID with a wrong "
+            "check digit from its person (each a warning in the record's message)."
+        ),
+    ] = False,
 ) -> list[schemas.DoiSummary]:
     data = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
