@@ -180,7 +180,7 @@ def test_a_signal_stops_a_run_after_the_record_in_flight(
 
 def test_an_outage_prints_what_was_done(env: Env) -> None:
     write_records(env.tmp / "in", 12)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     env.faults(outage_after=5, outage_for=60)
     result = env.run("-s")
     assert result.returncode == 75

@@ -135,7 +135,7 @@ def test_configuration_nonsense_is_refused(
     env: Env, section: str, key: str, value: str, rule: str
 ) -> None:
     write_records(env.tmp / "in", 1)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     before = env.snapshot()
     env.write_config(**{section: {key: value}})
     line = _one_line(env.run("-s"), 2)
@@ -162,7 +162,7 @@ class _WebSite(BaseHTTPRequestHandler):
 
 def test_a_datacite_url_that_is_not_datacite_stops_at_once(env: Env) -> None:
     write_records(env.tmp / "in", 20)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     site = ThreadingHTTPServer(("127.0.0.1", 0), _WebSite)
     threading.Thread(target=site.serve_forever, daemon=True).start()
     try:
@@ -190,7 +190,7 @@ def test_config_check_masks_credentials_in_urls(env: Env) -> None:
 
 def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_state_dir(env: Env) -> None:
     write_records(env.tmp / "in", 1)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     with sqlite3.connect(env.tmp / "organiser.db") as db:
         db.execute("UPDATE record SET attributes = '{broken'")
     result = env.run("show", "1", "--json")

@@ -14,10 +14,10 @@ from conftest import DATA, MINIMAL, Env, write_records
 def marked(env: Env) -> Env:
     """An environment with three records: one reserved, one deleted, one to-be-reserved."""
     write_records(env.tmp / "in", 3)
-    env.run("reserve", str(env.tmp / "in"))
-    env.run("--reserve-doi", "1")
-    env.run("delete", "2")
-    env.run("-d")
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("--reserve-doi", "1")
+    env.ok("delete", "2")
+    env.ok("-d")
     assert [r.status for r in env.records()] == ["reserved", "deleted", "to-be-reserved"]
     return env
 
@@ -154,6 +154,7 @@ def test_password_is_never_shown(env: Env) -> None:
     assert failed.returncode == 75  # the database server is unreachable: try again later
     assert "pg-secret" not in failed.stderr and "org:***@127.0.0.1" in failed.stderr
     bad = env.run("-s", env={"ORGANISER_ORGANISER_BATCH_SIZE": "0"})
+    assert bad.returncode == 2
     assert bad.stderr.strip() == (
         "Error: ORGANISER_ORGANISER_BATCH_SIZE: [organiser] batch_size: '0' must be a whole "
         "number from 1 to 10000"
@@ -164,4 +165,4 @@ def test_usage_errors_exit_2(env: Env) -> None:
     result = env.run("-s", "list")
     assert result.returncode == 2 and "give pass flags or a subcommand, not both" in result.stderr
     assert env.run("--bogus").returncode == 2
-    assert json.loads(env.run("list", "--json").stdout or "[]") == []
+    assert json.loads(env.ok("list", "--json").stdout or "[]") == []

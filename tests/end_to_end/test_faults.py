@@ -26,20 +26,20 @@ def _settle(env: Env, *flags: str, runs: int = 5) -> None:
 def test_lost_answers_on_every_operation_leave_no_duplicates(env: Env) -> None:
     env.write_config(datacite={"retries": "6"}, organiser={"outage_threshold": "20"})
     write_records(env.tmp / "in", 12)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     env.faults(drop_rate=0.3, seed=7)
 
     _settle(env, "-s")
     records = env.records()
     assert {r.doi: "draft" for r in records} == env.remote  # one DOI per record, none extra
-    env.run("register", *[r.doi for r in records[:8]])
-    env.run("delete", *[r.doi for r in records[8:10]])
+    env.ok("register", *[r.doi for r in records[:8]])
+    env.ok("delete", *[r.doi for r in records[8:10]])
     env.faults(drop_rate=0.3, drop_next=2, seed=8)  # the first publish and the first DELETE
     _settle(env, "-r", "-d")
-    env.run("delete", *[r.doi for r in records[:3]])
+    env.ok("delete", *[r.doi for r in records[:3]])
     env.faults(drop_rate=0.3, drop_next=1, seed=9)  # the first hide
     _settle(env, "-d")
-    env.run("update", records[5].doi, str(env.tmp / "in" / "record_00005.json"))
+    env.ok("update", records[5].doi, str(env.tmp / "in" / "record_00005.json"))
     env.faults(drop_next=1)  # the update
     _settle(env, "-u")
 
@@ -67,7 +67,7 @@ def test_errors_and_timeouts_settle_within_a_few_runs(env: Env) -> None:
         datacite={"retries": "3", "timeout": "0.3"}, organiser={"outage_threshold": "30"}
     )
     write_records(env.tmp / "in", 30)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     env.faults(error_rate=0.3, timeout_rate=0.08, hang=0.6, seed=3)
 
     first = env.run("-s")
@@ -91,7 +91,7 @@ def test_errors_and_timeouts_settle_within_a_few_runs(env: Env) -> None:
 def test_outage_mid_pass_stops_the_run_and_marks_nothing_failed(env: Env) -> None:
     env.write_config(datacite={"retries": "2"})
     write_records(env.tmp / "in", 20)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     env.faults(outage_after=8)
 
     result = env.run("-s")
@@ -111,7 +111,7 @@ def test_outage_mid_pass_stops_the_run_and_marks_nothing_failed(env: Env) -> Non
 
 def test_refused_credentials_stop_at_once(env: Env) -> None:
     write_records(env.tmp / "in", 5)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     result = env.run("-s", env={"ORGANISER_DATACITE_PASSWORD": "wrong"})
     assert result.returncode == 75
     assert "401 DataCite refused the repository credentials" in result.stderr
@@ -122,7 +122,7 @@ def test_refused_credentials_stop_at_once(env: Env) -> None:
 
 def test_kill_during_a_pass_then_a_normal_run_completes_everything(env: Env) -> None:
     write_records(env.tmp / "in", 40)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     env.faults(latency=0.05)
     process = env.popen("-s")
     deadline = time.monotonic() + 60
@@ -146,9 +146,9 @@ def test_kill_during_a_pass_then_a_normal_run_completes_everything(env: Env) -> 
 def test_one_record_refused_the_others_complete(env: Env) -> None:
     write_records(env.tmp / "in", 9)
     write_records(env.tmp / "in", 1, start=9, url=None)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     assert env.run("-s").returncode == 0  # a draft needs no landing page
-    env.run("register", *[str(n) for n in range(1, 11)])
+    env.ok("register", *[str(n) for n in range(1, 11)])
 
     result = env.run("-r")
     assert result.returncode == 1
@@ -168,7 +168,7 @@ def test_one_record_refused_the_others_complete(env: Env) -> None:
 
 def test_someone_elses_doi_gets_a_fresh_suffix(env: Env) -> None:
     write_records(env.tmp / "in", 1)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     planned = env.records()[0].doi
     env.server.datacite.upsert(
         planned, {"titles": [{"title": "not ours"}]}, "DEMO.ORGANISER", None, create_only=True

@@ -48,8 +48,8 @@ def test_lifecycle_of_fifty_records(env: Env) -> None:
 
     # a draft (freshly reserved) and a findable DOI are both deleted
     write_records(env.tmp / "more", 1, start=900)
-    env.run("reserve", str(env.tmp / "more"))
-    env.run("-s")
+    env.ok("reserve", str(env.tmp / "more"))
+    env.ok("-s")
     draft = env.records()[-1]
     assert env.remote[draft.doi] == "draft"
     deleted = env.run("delete", draft.doi, findable_one.identifier)
@@ -80,8 +80,8 @@ def test_lifecycle_of_fifty_records(env: Env) -> None:
 
 def test_flags_run_in_fixed_order_whatever_their_order(env: Env) -> None:
     write_records(env.tmp / "in", 2)
-    env.run("reserve", str(env.tmp / "in"))
-    env.run("register", "1")
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("register", "1")
     result = env.run("-d", "-r", "-s", "-u")
     assert result.returncode == 0, result.stderr
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
@@ -96,14 +96,14 @@ def test_flags_run_in_fixed_order_whatever_their_order(env: Env) -> None:
 
 def test_register_doi_pushes_one_record_now(env: Env) -> None:
     identifiers = write_records(env.tmp / "in", 3)
-    env.run("reserve", str(env.tmp / "in"))
+    env.ok("reserve", str(env.tmp / "in"))
     result = env.run("--register-doi", identifiers[1])
     assert result.returncode == 0, result.stderr
     records = env.records()
     assert [r.status for r in records] == ["to-be-reserved", "registered", "to-be-reserved"]
     assert env.remote == {records[1].doi: "findable"}
     # the same by DOI in https://doi.org/ form, from reserved
-    env.run("--reserve-doi", records[2].doi)
+    env.ok("--reserve-doi", records[2].doi)
     result = env.run("--register-doi", f"https://doi.org/{records[2].doi.upper()}")
     assert result.returncode == 0, result.stderr
     assert env.remote[records[2].doi] == "findable"
@@ -111,8 +111,8 @@ def test_register_doi_pushes_one_record_now(env: Env) -> None:
 
 def test_update_doi_resends_metadata_and_delete_doi_hides(env: Env) -> None:
     write_records(env.tmp / "in", 1)
-    env.run("reserve", str(env.tmp / "in"))
-    env.run("--register-doi", "1")
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("--register-doi", "1")
     doi = env.records()[0].doi
     env.server.datacite.dois[doi]["attributes"]["titles"] = [{"title": "changed elsewhere"}]
     assert env.run("--update-doi", doi).returncode == 0
@@ -132,15 +132,15 @@ def test_update_doi_resends_metadata_and_delete_doi_hides(env: Env) -> None:
 
 def test_quiet_prints_nothing_on_success_and_list_shows_queue(env: Env) -> None:
     write_records(env.tmp / "in", 2)
-    env.run("reserve", str(env.tmp / "in"))
-    queued = env.run("-l")
+    env.ok("reserve", str(env.tmp / "in"))
+    queued = env.ok("-l")
     assert [line.split("\t")[2] for line in queued.stdout.splitlines()] == ["to-be-reserved"] * 2
     result = env.run("-s", "-q")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    assert env.run("-l").stdout == ""
-    listed = json.loads(env.run("list", "--json", "--status", "reserved").stdout)
+    assert env.ok("-l").stdout == ""
+    listed = json.loads(env.ok("list", "--json", "--status", "reserved").stdout)
     assert [r["status"] for r in listed] == ["reserved", "reserved"]
-    assert env.run("list", "--limit", "1").stdout.count("\n") == 1
+    assert env.ok("list", "--limit", "1").stdout.count("\n") == 1
 
 
 def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:

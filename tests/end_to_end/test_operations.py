@@ -25,10 +25,10 @@ def _marked(env: Env, count: int) -> None:
 def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
     _marked(env, 6)
     assert env.run("-s").returncode == 0
-    env.run("register", "1", "2", "3")
+    env.ok("register", "1", "2", "3")
     env.faults(fail_dois={env.records()[2].doi: 422})
     assert env.run("-r").returncode == 1
-    env.run("delete", "4")
+    env.ok("delete", "4")
     result = env.run("status", "--json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
@@ -53,7 +53,7 @@ def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
     last = status["last_run"]
     assert last["outcome"] == "failures" and last["actor"] == "organiser --register-all"
     assert last["counts"] == {"register": {"done": 2, "failed": 1, "skipped": 0}}
-    text = env.run("status").stdout
+    text = env.ok("status").stdout
     assert "to-be-registered                    1  " in text
     assert "records failing                     1" in text
     assert "failures: register 2 done/1 failed" in text
@@ -89,8 +89,8 @@ def test_status_prometheus_textfile_parses_and_is_written_atomically(env: Env) -
 def test_dry_run_shows_what_would_be_sent_and_changes_nothing(env: Env) -> None:
     _marked(env, 3)
     assert env.run("-s").returncode == 0
-    env.run("register", "1")
-    env.run("delete", "2")
+    env.ok("register", "1")
+    env.ok("delete", "2")
     before, requests = env.snapshot(), len(env.server.datacite.seen)
     result = env.run("--dry-run", "-u", "-s", "-r", "-d")
     assert result.returncode == 0, result.stderr
@@ -157,7 +157,7 @@ def test_reading_needs_no_datacite_account(env: Env) -> None:
 def test_thirty_marks_while_a_pass_runs_all_succeed(env: Env) -> None:
     _marked(env, 190)
     assert env.run("-s").returncode == 0
-    env.run("register", *[str(n) for n in range(1, 161)])
+    env.ok("register", *[str(n) for n in range(1, 161)])
     env.faults(latency=1.5)  # 30 commands take 10-20 s on two busy cores: the pass outlasts them
     run = env.popen("-r")  # registers 1-160 with 8 workers, 30 s and more
     time.sleep(0.5)
@@ -257,14 +257,14 @@ def test_a_terminal_gets_a_progress_bar(env: Env) -> None:
     assert process.returncode == 0
     assert "reserve " in text and "0/5" in text and "5/5" in text and "[####" in text
     assert "reserve: 5 done, 0 failed, 0 skipped" in text
-    quiet = env.run("-s")  # not a terminal: no bar
+    quiet = env.ok("-s")  # not a terminal: no bar
     assert quiet.stdout == "reserve: 0 done, 0 failed, 0 skipped\n"
 
 
 def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env: Env) -> None:
     _marked(env, 1)
     assert env.run("-s").returncode == 0
-    env.run("register", "1")
+    env.ok("register", "1")
     env.faults(latency=1.5)
     run = env.popen("-r")
     time.sleep(0.8)  # the publish is on its way

@@ -139,7 +139,7 @@ def test_dry_run_writes_nothing(env: Env) -> None:
 def test_a_title_used_by_another_identifier_needs_force(env: Env) -> None:
     first = label(env.tmp / "a", "one.xml", title="Same Title")
     other = label(env.tmp / "b", "two.xml", title="Same Title", lid="urn:nasa:pds:elsewhere")
-    env.run("reserve", str(first), "--node", "img")
+    env.ok("reserve", str(first), "--node", "img")
     before = env.snapshot()
     [line] = _refused(env, env.run("reserve", str(other), "--node", "img"), before)
     assert line == (
@@ -155,8 +155,8 @@ def test_a_title_used_by_another_identifier_needs_force(env: Env) -> None:
 
 def test_update_from_a_changed_label_reaches_datacite(env: Env) -> None:
     path = label(env.tmp / "in", "bundle.xml", title="First Title")
-    env.run("reserve", str(path), "--node", "img")
-    env.run("--register-doi", "1")
+    env.ok("reserve", str(path), "--node", "img")
+    env.ok("--register-doi", "1")
     doi = env.records()[0].doi
     assert env.remote == {doi: "findable"}
 
@@ -186,7 +186,7 @@ def test_update_from_a_changed_label_reaches_datacite(env: Env) -> None:
 
 
 def test_a_new_version_is_refused_unless_versioned_dois(env: Env) -> None:
-    env.run("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
+    env.ok("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
     v2 = label(env.tmp / "v2", "b.xml", vid="2.0")
     doi = env.records()[0].doi
     [line] = _refused(env, env.run("reserve", str(v2), "--node", "img"), env.snapshot())
@@ -199,8 +199,8 @@ def test_a_new_version_is_refused_unless_versioned_dois(env: Env) -> None:
 
 def test_versioned_dois(env: Env) -> None:
     env.write_config(intake={"versioned_dois": "true"})
-    env.run("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
-    env.run("--register-doi", "1")
+    env.ok("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
+    env.ok("--register-doi", "1")
     first = env.records()[0].doi
     result = env.run("reserve", str(label(env.tmp / "v2", "b.xml", vid="2.0")), "--node", "img")
     assert result.returncode == 0, result.stderr
@@ -228,7 +228,7 @@ def test_versioned_dois(env: Env) -> None:
     held = env.server.datacite.dois
     assert held[first]["attributes"]["relatedIdentifiers"] == old
     assert held[f"{first}.2"]["attributes"]["relatedIdentifiers"] == new
-    env.run("delete", f"{first}.2")  # a deleted version's DOI is never given out again
+    env.ok("delete", f"{first}.2")  # a deleted version's DOI is never given out again
     assert env.run("-d").returncode == 0
     result = env.run("reserve", str(label(env.tmp / "v3", "b.xml", vid="3.0")), "--node", "img")
     assert result.returncode == 0, result.stderr
@@ -444,7 +444,7 @@ def test_an_oversized_label_is_refused_before_reading(env: Env) -> None:
 
 def test_a_lost_create_is_recognised_after_the_lidvid_changed(env: Env) -> None:
     env.write_config(datacite={"retries": "1"})
-    env.run("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
+    env.ok("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
     env.faults(drop_next=1)  # the draft is created, the answer never arrives
     assert env.run("-s").returncode == 1
     [record] = env.records()

@@ -61,7 +61,7 @@ def test_submit_review_approve_and_the_register_pass_publishes(env: Env) -> None
     assert passes.returncode == 0, passes.stderr
     assert "register: 0 done, 0 failed, 0 skipped" in passes.stdout
     assert set(_status(env).values()) == {"review"}
-    assert env.run("submit", first.doi).stdout == f"{first.doi}\t{first.identifier}\treview\n"
+    assert env.ok("submit", first.doi).stdout == f"{first.doi}\t{first.identifier}\treview\n"
 
     # approve two, send the third back with a reason (white space made one line)
     approved = env.run("register", first.doi, second.doi)
@@ -99,7 +99,7 @@ def test_submit_review_approve_and_the_register_pass_publishes(env: Env) -> None
         f"review → reserved  mark-reject by {getpass.getuser()}"
         + "  (Title has a typo; please fix it)"
     )
-    history = json.loads(env.run("show", third.doi, "--json").stdout)["history"]
+    history = json.loads(env.ok("show", third.doi, "--json").stdout)["history"]
     assert history[-1]["outcome"] == "Title has a typo; please fix it"
 
     # rejected, it may be submitted again; new metadata takes a record out of review
@@ -122,7 +122,7 @@ def test_submit_review_approve_and_the_register_pass_publishes(env: Env) -> None
     ]
     # and a record in review can be deleted (its draft goes)
     assert env.run("submit", third.doi).returncode == 0
-    assert env.run("delete", third.doi).stdout.endswith("\tto-be-deleted\n")
+    assert env.ok("delete", third.doi).stdout.endswith("\tto-be-deleted\n")
     assert env.run("-d").returncode == 0
     assert third.doi not in env.remote and _status(env)[third.doi] == "deleted"
 
@@ -197,7 +197,7 @@ def test_refused_moves_are_one_line_each_and_change_nothing(env: Env) -> None:
     no_reason = env.run("reject", in_review)
     assert no_reason.returncode == 2 and "Missing option '--reason'" in no_reason.stderr
     assert env.snapshot() == before
-    assert env.run("submit", "--dry-run", reserved).stdout == (
+    assert env.ok("submit", "--dry-run", reserved).stdout == (
         f"would mark\t{reserved}\t{env.records()[1].identifier}\treview\n"
     )
     assert env.snapshot() == before
@@ -285,7 +285,7 @@ def _check_list_filters(env: Env) -> None:
     assert _listed(env, "--status", "to-be-registered") == ["insightful"]
     assert _listed(env, "--status", "to-be-registered", "--node", "img") == []
     assert _listed(env, "--ids", "*insight*", "--limit", "2") == ["insight_cameras", "insight_rad"]
-    as_json = json.loads(env.run("list", "--node", "img", "--json").stdout)
+    as_json = json.loads(env.ok("list", "--node", "img", "--json").stdout)
     assert [(r["doi"], r["node"], r["submitter"]) for r in as_json] == [
         (cameras, "img", "alice@example.org"),
         (dois["urn:nasa:pds:insight_rad::1.0"], "img", "bob@example.org"),
@@ -387,10 +387,10 @@ def _check_report(env: Env) -> None:
     assert d["a3"] not in text.stdout  # only reserved: not pending
     assert lines[-1].startswith("Approve with 'organiser register ID...'")
 
-    own = json.loads(env.run("report", "--submitter", "ALICE@example.org", "--json").stdout)
+    own = json.loads(env.ok("report", "--submitter", "ALICE@example.org", "--json").stdout)
     assert own["counts"] == {"total": 2, "review": 1, "to_be_registered": 1, "failing": 0}
     assert [r["doi"] for g in own["groups"] for r in g["records"]] == [d["a1"], d["a2"]]
-    nobody = env.run("report", "--submitter", "nobody@example.org")
+    nobody = env.ok("report", "--submitter", "nobody@example.org")
     assert nobody.stdout.splitlines()[-1] == "Nothing is pending."
 
     no_mail = env.run("report", "--email")

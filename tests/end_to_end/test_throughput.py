@@ -79,13 +79,13 @@ def test_each_transition_is_one_request(env: Env) -> None:
         dois[1]: 1,
         dois[2]: 1,
     }
-    env.run("register", dois[1], dois[3])  # one reserved, one never reserved
+    env.ok("register", dois[1], dois[3])  # one reserved, one never reserved
     assert sent("-r") == {dois[1]: 1, dois[3]: 1}
     assert env.remote[dois[3]] == "findable"
     assert [s[:3] for s in _seen(env) if s[1] == dois[3]] == [("POST", dois[3], "publish")]
-    env.run("update", dois[1], str(env.tmp / "in" / "record_00001.json"))
+    env.ok("update", dois[1], str(env.tmp / "in" / "record_00001.json"))
     assert sent("-u") == {dois[1]: 1}
-    env.run("delete", dois[0], dois[3])  # a draft, and a findable DOI
+    env.ok("delete", dois[0], dois[3])  # a draft, and a findable DOI
     assert sent("-d") == {dois[0]: 1, dois[3]: 1}
     assert [s[:3] for s in _seen(env) if s[1] == dois[0]][-1] == ("DELETE", dois[0], None)
     assert [s[:3] for s in _seen(env) if s[1] == dois[3]][-1] == ("PUT", dois[3], "hide")
@@ -96,11 +96,11 @@ def test_each_transition_is_one_request(env: Env) -> None:
 
 def test_a_delete_whose_remote_state_is_stale_looks_datacite_up(env: Env) -> None:
     write_records(env.tmp / "in", 1)
-    env.run("reserve", str(env.tmp / "in"))
-    env.run("-s")
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("-s")
     [record] = env.records()
     env.server.datacite.dois[record.doi]["state"] = "findable"  # published elsewhere
-    env.run("delete", record.doi)
+    env.ok("delete", record.doi)
     result = env.run("-d")
     assert result.returncode == 0, result.stderr
     assert env.remote[record.doi] == "registered"  # hidden, not left findable
