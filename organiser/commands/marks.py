@@ -101,7 +101,7 @@ def update(app: App, first: str, second: str | None, node: str | None) -> None:
     ref, source = (first, second) if second is not None else (None, first)
     done = marking.update(app, Actor.operator(), ref, source, node)
     echo_marked([done])
-    if done.previous is State.REVIEW and done.status is not State.REVIEW:
+    if done.previous is State.REVIEW and done.status != State.REVIEW:
         click.echo(
             f"warning: {done.doi} left review: new metadata needs a new review; submit it "
             "again once the update pass (-u) has sent it",
