@@ -4,18 +4,21 @@ against the stand-in."""
 from __future__ import annotations
 
 import json
+import select
 import signal
 import socket
+import subprocess
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from organiser.app import App
+from organiser.commands.daemon import TEST_SECOND
 from organiser.storage.database import open_database
-from organiser.storage.models import Record
+from organiser.storage.models import History, Record
 
 from conftest import Env, write_records
 
@@ -40,6 +43,36 @@ def _wait_for(condition, timeout: float = 90.0, every: float = 0.1) -> None:  # 
         time.sleep(every)
 
 
+def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) -> list[str]:
+    """Read ``process``'s stderr line by line until a line holds ``text``; give the lines
+    read. Fails the test if none does within ``timeout`` seconds."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not lines or text not in lines[-1]:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([process.stderr], [], [], left)[0]:
+            raise AssertionError(f"no line with {text!r} in time: {lines}")
+        line = process.stderr.readline()
+        if not line:
+            raise AssertionError(f"stderr closed before a line with {text!r}: {lines}")
+        lines.append(line)
+    return lines
+
+
+def _ready(notify: socket.socket) -> None:
+    """Wait for the daemon's READY=1 (its signal handlers are in place)."""
+    assert notify.recv(1024).decode().startswith("READY=1")
+
+
+def _notify_socket(env: Env) -> socket.socket:
+    """Give a bound socket for the daemon's sd_notify messages (NOTIFY_SOCKET)."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(env.tmp / "notify.sock"))
+    notify.settimeout(60)
+    return notify
+
+
 def _claimed(env: Env) -> int:
     open_database(env.db_url)
     return Record.select().where(Record.claim_owner.is_null(False)).count()
@@ -53,12 +86,11 @@ def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
     _reserved(env, 40)
     env.write_config(scheduler={"cron": "* * * * *", "run_at_start": "false"})
     env.faults(latency=0.15)
-    seconds_left = 60 - datetime.now(UTC).second
-    daemon = env.popen("daemon")
+    # the cron fires at second `fires` of each minute (a test seam) instead of second 0
+    fires = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0, tzinfo=None)
+    daemon = env.popen("daemon", env={TEST_SECOND: str(fires.second)})
     try:
-        time.sleep(min(2.0, seconds_left / 2))
-        assert _registered(env) == 0  # nothing before the first minute boundary
-        _wait_for(lambda: _registered(env) >= 3, timeout=seconds_left + 30)
+        _wait_for(lambda: _registered(env) >= 3, timeout=90)
         signalled = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
         _, err = daemon.communicate(timeout=10)
@@ -72,6 +104,9 @@ def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
     assert _claimed(env) == 0
     assert "Traceback" not in err
     assert "stopping" in err and "daemon stopped" in err
+    open_database(env.db_url)  # nothing ran before the cron fired
+    first = History.select().where(History.to_status == "registered").order_by(History.at).get()
+    assert first.at >= fires
     # a later run finishes the rest, and no DOI was ever created twice
     env.faults(latency=0)
     assert env.run("-r").returncode == 0
@@ -85,23 +120,23 @@ def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
 def test_daemon_notifies_systemd_logs_json_and_reloads_on_sighup(env: Env) -> None:
     _reserved(env, 3)
     env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "true"})
-    sock_path = env.tmp / "notify.sock"
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(sock_path))
-    notify.settimeout(20)
-    daemon = env.popen("daemon", env={"NOTIFY_SOCKET": str(sock_path), "JOURNAL_STREAM": "8:1234"})
+    notify = _notify_socket(env)
+    daemon = env.popen(
+        "daemon", env={"NOTIFY_SOCKET": str(env.tmp / "notify.sock"), "JOURNAL_STREAM": "8:1234"}
+    )
     try:
-        assert notify.recv(1024).decode().startswith("READY=1")
+        _ready(notify)
         _wait_for(lambda: _registered(env) == 3)
         env.config.write_text("[datacite]\nurl = not a url\n")
         daemon.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        read = _read_until(daemon, "configuration not reloaded")
         assert daemon.poll() is None  # a broken file is reported, the old one kept
         env.write_config(scheduler={"cron": "*/5 * * * *"})
         daemon.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        read += _read_until(daemon, "configuration reloaded")
         daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=10)
+        _, rest = daemon.communicate(timeout=10)
+        err = "".join(read) + rest
         messages = []
         notify.settimeout(0.5)
         while True:
@@ -206,9 +241,11 @@ def test_the_state_dir_defaults_to_systemds_state_directory(env: Env) -> None:
 
 def test_signals_arriving_together_stop_an_idle_daemon_once(env: Env) -> None:
     env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "false"})
-    daemon = env.popen("daemon")
+    notify = _notify_socket(env)
+    daemon = env.popen("daemon", env={"NOTIFY_SOCKET": str(env.tmp / "notify.sock")})
     try:
-        time.sleep(2)
+        _ready(notify)  # its handlers are in place; then it waits in the scheduler (sleeping)
+        _wait_for(lambda: _state(daemon.pid) == "S", timeout=30, every=0.01)
         daemon.send_signal(signal.SIGSTOP)
         daemon.send_signal(signal.SIGTERM)
         daemon.send_signal(signal.SIGINT)
@@ -216,5 +253,11 @@ def test_signals_arriving_together_stop_an_idle_daemon_once(env: Env) -> None:
         _, err = daemon.communicate(timeout=10)
     finally:
         daemon.kill()
+        notify.close()
     assert daemon.returncode == 0, err
     assert "Traceback" not in err and "daemon stopped" in err
+
+
+def _state(pid: int) -> str:
+    """Give a process's state letter (R running, S sleeping, ...) from /proc."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
