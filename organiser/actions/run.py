@@ -3,6 +3,7 @@ take the host's run lock, free dead claims, run the passes, log the run, send al
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ def run_passes(
     Raises ``LockHeld`` when another run on this host holds the lock, ``ConfigError`` without
     a DataCite account, ``DatabaseError``/``DatabaseUnavailable`` for database trouble.
     """
-    with app.run_lock.held_for():
+    with app.run_lock.held_for(), contextlib.ExitStack() as run:
         organiser = app.organiser(actor, stop, observer)
+        # its connections closed with the run, not when the garbage collector comes
+        run.enter_context(organiser.effects.client.session)
         freed = claims.release_dead_claims(app.host, _alive)
         if freed:
             log.info("freed claims of a dead run", records=freed)

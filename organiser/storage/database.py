@@ -238,7 +238,8 @@ class _ClosedWithThread:
         self.connection = connection
 
     def __del__(self) -> None:
-        self.connection.close()
+        with contextlib.suppress(sqlite3.ProgrammingError):  # not its thread: the collector's
+            self.connection.close()
 
 
 class _SqliteDatabase(pw.SqliteDatabase):
