@@ -14,8 +14,12 @@ most ``--backlog`` records wait in the pipeline, so the database is not marked f
 A record counts as handled when it is registered (findable at the stand-in): two requests,
 two passes and two marks each. The daemon's ``VmRSS`` (``/proc/PID/status``) is read when it
 starts, each time S more records are handled, and once more when it has been idle for a
-while after the last one; ``VmHWM`` is its peak. The daemon logs one line per record (info,
-as it does by default) to a file in the temporary directory.
+while after the last one; ``VmHWM`` is its peak, and the open files are its descriptors.
+
+By default the daemon runs back to back over large runs. Small batches with a small backlog
+(``--batch 200 --backlog 400``) give it one run a minute, each reserving one batch and
+registering the one before: what grows per run (not per record) shows there. The daemon
+logs one line per record (info, as it does by default) to a file in the temporary directory.
 
 The whole run stops by itself after ``--time-limit`` minutes at most (the figures so far are
 printed), and the stand-in and the daemon are stopped (SIGTERM, then SIGKILL) however it
@@ -237,41 +241,48 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="[datacite] workers")
     parser.add_argument("--time-limit", type=float, default=180, help="minutes at most")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the daemon on the way out
     print(
         f"organiser daemon, {args.records:,} records reserved then registered in batches of "
         f"{args.batch:,} (at most {args.backlog:,} waiting), {args.workers} workers, "
         "stand-in on 127.0.0.1 without latency, SQLite"
     )
-    print("| records handled | runs | minutes | VmRSS MB | VmHWM MB |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| records handled | runs | minutes | VmRSS MB | VmHWM MB | open files |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    try:
+        run(args)
+    except Stopped as exc:
+        print(f"stopped early: {exc}")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Print a row of the table at the start, at each step and after the last one."""
     with started(args) as setup:
         assert setup.daemon is not None
         began = time.monotonic()
 
         def row(label: str) -> None:
-            mb = memory(setup.daemon.pid)  # type: ignore[union-attr]
+            pid = setup.daemon.pid  # type: ignore[union-attr]
+            mb = memory(pid)
             minutes = (time.monotonic() - began) / 60
             print(
                 f"| {label} | {setup.runs()} | {minutes:.1f} | {mb['VmRSS']:.1f} | "
-                f"{mb['VmHWM']:.1f} |",
+                f"{mb['VmHWM']:.1f} | {len(os.listdir(f'/proc/{pid}/fd'))} |",
                 flush=True,
             )
 
-        try:
-            row("0 (started)")
-            target = args.step
-            for handled, _ in feed(setup, args):
-                while handled >= target:
-                    row(f"{target:,}")
-                    target += args.step
-            idle_until = time.monotonic() + IDLE_SECONDS
-            setup.wait_for(lambda: time.monotonic() > idle_until, "idle")
-            row(f"{handled:,}, idle {IDLE_SECONDS} s")
-            statuses = setup.statuses()
-            if statuses != {"registered": args.records}:
-                print(f"records not all registered: {statuses}")
-        except Stopped as exc:
-            print(f"stopped early: {exc}")
+        row("0 (started)")
+        target = args.step
+        for handled, _ in feed(setup, args):
+            while handled >= target:
+                row(f"{target:,}")
+                target += args.step
+        idle_until = time.monotonic() + IDLE_SECONDS
+        setup.wait_for(lambda: time.monotonic() > idle_until, "idle")
+        row(f"{handled:,}, idle {IDLE_SECONDS} s")
+        statuses = setup.statuses()
+        if statuses != {"registered": args.records}:
+            print(f"records not all registered: {statuses}")
 
 
 if __name__ == "__main__":
