@@ -13,8 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,15 @@ def standin() -> Iterator[StandinServer]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "") -> None:
+    """Return as soon as ``condition()`` is true (checked every 10 ms); fail the test if it
+    is not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what or condition}"
+        time.sleep(0.01)
 
 
 #: What systemd or an operator's shell may have set that would change how organiser behaves.

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import socket
 import sqlite3
 import subprocess
 import time
@@ -14,12 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ORGANISER, PASSWORD, Env, clean_environment, write_records
+from conftest import ORGANISER, PASSWORD, Env, clean_environment, wait_for, write_records
 
 
 def _marked(env: Env, count: int) -> None:
     write_records(env.tmp / "in", count)
     assert env.run("reserve", str(env.tmp / "in"), "--submitter", "ann@example.org").returncode == 0
+
+
+def _publishing(env: Env) -> bool:
+    """Tell whether the stand-in has received a publish (its answer may still be coming)."""
+    return any(s.event == "publish" for s in env.server.datacite.seen)
 
 
 def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
@@ -160,7 +166,7 @@ def test_thirty_marks_while_a_pass_runs_all_succeed(env: Env) -> None:
     env.ok("register", *[str(n) for n in range(1, 161)])
     env.faults(latency=1.5)  # 30 commands take 10-20 s on two busy cores: the pass outlasts them
     run = env.popen("-r")  # registers 1-160 with 8 workers, 30 s and more
-    time.sleep(0.5)
+    wait_for(lambda: _publishing(env), what="the pass's first publish")
     commands = [["register", str(n)] for n in range(161, 171)]
     commands += [["delete", str(n)] for n in range(181, 191)]
     commands += [
@@ -219,10 +225,23 @@ def test_no_secret_appears_anywhere(env: Env) -> None:
         outputs.append(env.run(*args, env=secrets))
     outputs.append(env.run("-v", "-s", env={**secrets, "ORGANISER_DATACITE_PASSWORD": "wrong-pw"}))
     assert outputs[3].returncode == 1 and "alert not sent" in outputs[3].stderr
-    daemon = env.popen("daemon", env={**secrets, "JOURNAL_STREAM": "1:2"})
-    time.sleep(3)
-    daemon.terminate()
-    out, err = daemon.communicate(timeout=10)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(env.tmp / "notify.sock"))
+    notify.settimeout(60)
+    daemon = env.popen(
+        "daemon",
+        env={**secrets, "JOURNAL_STREAM": "1:2", "NOTIFY_SOCKET": str(env.tmp / "notify.sock")},
+    )
+    try:
+        states = [notify.recv(1024).decode()]
+        while not (len(states) > 1 and "waiting for the next run" in states[-1]):
+            states.append(notify.recv(1024).decode())  # the run at start, then idle
+        daemon.terminate()
+        out, err = daemon.communicate(timeout=10)
+    finally:
+        daemon.kill()
+        notify.close()
+    assert any("running the passes" in state for state in states)
     texts = [o.stdout + o.stderr for o in outputs] + [out + err, log.read_text()]
     with sqlite3.connect(env.tmp / "organiser.db") as db:
         for table in ("record", "history", "run", "notice"):
@@ -267,7 +286,7 @@ def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env:
     env.ok("register", "1")
     env.faults(latency=1.5)
     run = env.popen("-r")
-    time.sleep(0.8)  # the publish is on its way
+    wait_for(lambda: _publishing(env), what="the publish on its way")
     changed = json.loads((env.tmp / "in" / "record_00000.json").read_text())
     changed["data"]["attributes"]["titles"] = [{"title": "Changed during the register"}]
     (env.tmp / "new.json").write_text(json.dumps(changed))
