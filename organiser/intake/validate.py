@@ -1,8 +1,11 @@
 """Checking metadata before it is marked, so no request is wasted on what DataCite refuses.
 
-Schema: DataCite Metadata Schema 4.5, the JSON schema shipped in the ``datacite`` package
-(``datacite/schemas/datacite-v4.5.json``, the file ``datacite.schema45`` validates with). It is
-evaluated with jsonschema-rs: the package's own jsonschema-based validator takes ~1.6 ms per
+Schema: DataCite Metadata Schema 4.7 (which takes every 4.5 and 4.6 record), the JSON schema
+shipped in this package (``organiser/intake/schemas/datacite-v4.7.json``): the ``datacite``
+package's 4.5 JSON schema (the file ``datacite.schema45`` validates with) with the controlled
+lists of the official 4.7 XSD and 4.7's ``relationTypeInformation``, derived by
+``scripts/datacite_schema.py`` (tests compare it with the XSD). It is evaluated with
+jsonschema-rs: the ``datacite`` package's own jsonschema-based validator takes ~1.6 ms per
 record on this draft 2019-09 schema, jsonschema-rs ~0.01 ms, with the same verdicts (tested).
 The REST API's attribute shapes are mapped onto the schema's first (``publisher`` as a string
 → ``{"name": …}``, ``identifiers`` → ``alternateIdentifiers``).
@@ -18,16 +21,18 @@ from typing import Any
 import jsonschema_rs
 
 KERNEL4 = "http://datacite.org/schema/kernel-4"
+#: The JSON schema intake validates with (package data of :mod:`organiser.intake`).
+SCHEMA = "schemas/datacite-v4.7.json"
 
 
 @cache
 def _validator() -> Any:
-    schema = json.loads((resources.files("datacite") / "schemas/datacite-v4.5.json").read_text())
+    schema = json.loads((resources.files("organiser.intake") / SCHEMA).read_text())
     return jsonschema_rs.validator_for(schema)
 
 
 def schema_form(attributes: dict[str, Any], url: str | None) -> dict[str, Any]:
-    """Give ``attributes`` (REST API shape) in the shape the 4.5 JSON schema describes."""
+    """Give ``attributes`` (REST API shape) in the shape the JSON schema describes."""
     document = dict(attributes)
     if isinstance(document.get("publisher"), str):
         document["publisher"] = {"name": document["publisher"]}

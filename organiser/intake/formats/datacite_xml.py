@@ -1,7 +1,18 @@
-"""DataCite XML (metadata kernel 4) to the REST API's JSON attributes."""
+"""DataCite XML (metadata kernel 4, up to Metadata Schema 4.7) to the REST API's JSON
+attributes.
+
+Coordinates (geoLocation points, boxes and polygons) become JSON numbers, as in DataCite's
+JSON; a coordinate that is not a finite decimal number stays the text it is, for the schema
+check to refuse with its field named. A ``publisher`` with attributes (4.5's
+``publisherIdentifier``, ``xml:lang``, ...) becomes an object, as DataCite answers with
+``?publisher=true``; without, a string. ``relatedItems`` are read with their ``relatedItem``
+attributes (4.7's ``relationTypeInformation`` among them) and the attributes of
+``relatedItemIdentifier`` and ``number`` on the item, where the JSON schema has them.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -22,6 +33,12 @@ _SIMPLE_LISTS = {
 }
 _STRING_LISTS = {"sizes": "size", "formats": "format"}
 _ATTRIBUTE_NAMES = {"alternateIdentifierType": "identifierType"}
+#: A decimal number as xs:float writes one (no INF, NaN or hexadecimal, which float() takes).
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: relatedItem children that hold one string each (publicationYear stays text there).
+_ITEM_TEXTS = frozenset(
+    "publicationYear volume issue number firstPage lastPage publisher edition".split()
+)
 
 
 def is_datacite_xml(root: etree._Element) -> bool:
@@ -60,7 +77,11 @@ def to_attributes(root: etree._Element) -> dict[str, Any]:
         elif name == "fundingReferences":
             out[name] = [_funding(item) for item in child]
         elif name == "geoLocations":
-            out[name] = [_geo(item) for item in child]
+            out[name] = [geo for item in child for geo in _geo(item)]
+        elif name == "relatedItems":
+            out[name] = [_related_item(item) for item in child]
+        elif name == "publisher" and child.attrib:
+            out[name] = _item(child, "name")
         elif name in ("publisher", "language", "version"):
             out[name] = _text(child)
     return out
@@ -93,8 +114,9 @@ def _name(element: etree._Element) -> dict[str, Any]:
         tag = _local(part.tag)
         if tag in ("creatorName", "contributorName"):
             person["name"] = _text(part)
-            if part.get("nameType"):
-                person["nameType"] = part.get("nameType")
+            for attribute in ("nameType", XML_LANG):
+                if part.get(attribute):
+                    person[_key(attribute)] = part.get(attribute)
         elif tag in ("givenName", "familyName"):
             person[tag] = _text(part)
         elif tag == "nameIdentifier":
@@ -114,15 +136,65 @@ def _funding(element: etree._Element) -> dict[str, Any]:
     return funding
 
 
-def _geo(element: etree._Element) -> dict[str, Any]:
+def _geo(element: etree._Element) -> list[dict[str, Any]]:
+    """Give a ``geoLocation`` as DataCite JSON: one object, or one more for each polygon
+    after the first (DataCite JSON holds one ``geoLocationPolygon`` per geoLocation)."""
     geo: dict[str, Any] = {}
+    more: list[dict[str, Any]] = []
     for part in element:
         tag = _local(part.tag)
         if tag == "geoLocationPlace":
             geo[tag] = _text(part)
         elif tag in ("geoLocationPoint", "geoLocationBox"):
-            geo[tag] = {_local(c.tag): _text(c) for c in part}
-    return geo
+            geo[tag] = _coordinates(part)
+        elif tag == "geoLocationPolygon":
+            polygon = [{_local(p.tag): _coordinates(p)} for p in part if _is_element(p)]
+            if tag in geo:
+                more.append({tag: polygon})
+            else:
+                geo[tag] = polygon
+    return [geo, *more]
+
+
+def _coordinates(element: etree._Element) -> dict[str, Any]:
+    """Give a point's or box's coordinates, each as a number when it is a decimal one."""
+    return {_local(c.tag): _number(_text(c)) for c in element if _is_element(c)}
+
+
+def _number(text: str) -> float | str:
+    """Give ``text`` as a float when it is a finite decimal number, else ``text``."""
+    if len(text) <= 100 and _DECIMAL.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    return text
+
+
+def _related_item(element: etree._Element) -> dict[str, Any]:
+    item: dict[str, Any] = {_key(k): v for k, v in element.attrib.items()}
+    for part in element:
+        if not _is_element(part):
+            continue
+        tag = _local(part.tag)
+        if tag == "relatedItemIdentifier":
+            identifier = _item(part, "relatedItemIdentifier")
+            for name in ("relatedMetadataScheme", "schemeUri", "schemeType"):
+                if name in identifier:
+                    item[name] = identifier.pop(name)
+            item[tag] = identifier
+        elif tag in ("creators", "contributors"):
+            item[tag] = [_name(p) for p in part if _is_element(p)]
+        elif tag == "titles":
+            item[tag] = [_item(p, "title") for p in part if _is_element(p)]
+        elif tag in _ITEM_TEXTS:
+            item[tag] = _text(part)
+            item.update({_key(k): v for k, v in part.attrib.items()})  # number's numberType
+    return item
+
+
+def _is_element(node: Any) -> bool:
+    """Tell whether ``node`` is an element (not a comment or processing instruction)."""
+    return isinstance(node.tag, str)
 
 
 def _small_number(text: str) -> bool:
