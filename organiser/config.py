@@ -1,22 +1,26 @@
 """Configuration: one schema drives the defaults, validation, environment overrides and docs.
 
-Sources, later ones winning: the schema defaults, the user's INI file (``--config`` or
-``ORGANISER_CONFIG``), systemd credentials (a file ``<section>_<key>`` in
+Sources, later ones winning: the schema defaults, one INI file (the first of ``--config``,
+``ORGANISER_CONFIG``, ``$XDG_CONFIG_HOME/organiser/organiser.ini`` (``~/.config/…``) and
+``/etc/organiser/organiser.ini``), systemd credentials (a file ``<section>_<key>`` in
 ``$CREDENTIALS_DIRECTORY``, e.g. ``datacite_password``), then environment variables
-``ORGANISER_<SECTION>_<KEY>`` (e.g. ``ORGANISER_DATACITE_PASSWORD``).
+``ORGANISER_<SECTION>_<KEY>`` (e.g. ``ORGANISER_DATACITE_PASSWORD``); any other
+``ORGANISER_`` variable is refused, as an unknown key in the file is.
 """
 
 from __future__ import annotations
 
 import configparser
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from organiser import config_parsers as P
-from organiser.config_schema import SCHEMA, Key  # re-exported: their home was here
+from organiser.config_schema import OWN_VARIABLES, SCHEMA, TEST_SEAMS, Key  # Key: re-exported
 from organiser.errors import UserError
 from organiser.redact import redact_url, url_secrets
 
@@ -36,6 +40,10 @@ class Config:
     values: Mapping[str, Mapping[str, Any]]
     source: str
     missing: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: the files read: the INI file (if any), then each systemd credential
+    files: tuple[str, ...] = ()
+    #: where the INI file was looked for when none was named (for ``config check``)
+    looked_in: tuple[str, ...] = ()
 
     def __getitem__(self, section: str) -> Mapping[str, Any]:
         return self.values[section]
@@ -72,38 +80,84 @@ def credential_name(section: str, key: str) -> str:
     return f"{section}_{key}"
 
 
-def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
-    """Give the validated configuration from ``path`` (or none), systemd credentials and
-    ``environ``.
+#: The system-wide configuration file, looked for last.
+SYSTEM_FILE = Path("/etc/organiser/organiser.ini")
+#: DataCite's test prefix, and the host of its production API (never together).
+TEST_PREFIX, PRODUCTION_HOST = "10.5072", "api.datacite.org"
+
+
+def candidates(environ: Mapping[str, str], system: Path = SYSTEM_FILE) -> tuple[Path, ...]:
+    """Give where the INI file is looked for when neither ``--config`` nor
+    ``ORGANISER_CONFIG`` names one: ``$XDG_CONFIG_HOME/organiser/organiser.ini`` (an unset,
+    empty or relative ``XDG_CONFIG_HOME`` means ``~/.config``, as the XDG spec says), then
+    ``system``."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    if not xdg or not Path(xdg).is_absolute():
+        home = environ.get("HOME")
+        xdg = str(Path(home) / ".config") if home else str(Path("~/.config").expanduser())
+    return (Path(xdg) / "organiser" / "organiser.ini", system)
+
+
+def find(
+    path: str | os.PathLike[str] | None,
+    environ: Mapping[str, str],
+    system: Path = SYSTEM_FILE,
+) -> str | None:
+    """Give the INI file to read: ``path`` (``--config``), else ``ORGANISER_CONFIG``, else the
+    first of :func:`candidates` that exists; None when there is none. A file named by
+    ``--config`` or ``ORGANISER_CONFIG`` is given whether it exists or not (reading it says)."""
+    if path is not None:
+        return str(path)
+    if environ.get("ORGANISER_CONFIG"):
+        return environ["ORGANISER_CONFIG"]
+    for candidate in candidates(environ, system):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def check_variables(environ: Mapping[str, str]) -> None:
+    """Raise :class:`ConfigError` for the first ``ORGANISER_`` variable in ``environ`` that
+    sets no key of the schema and is not one of organiser's own (``ORGANISER_CONFIG``, the
+    tests' ``ORGANISER_TEST_…``): a typo would otherwise be ignored silently."""
+    known = {env_name(section, key) for section, keys in SCHEMA.items() for key in keys}
+    for name in sorted(environ):
+        if not name.startswith("ORGANISER_") or name in known or name in OWN_VARIABLES:
+            continue
+        if name.startswith(TEST_SEAMS):
+            continue
+        close = difflib.get_close_matches(name, sorted(known | OWN_VARIABLES), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{name}: unknown variable: it sets no configuration key{hint}")
+
+
+def load(
+    path: str | os.PathLike[str] | None,
+    environ: Mapping[str, str],
+    system: Path = SYSTEM_FILE,
+) -> Config:
+    """Give the validated configuration from the INI file (``path``, else as :func:`find`
+    looks for it), systemd credentials and ``environ``.
 
     Raises :class:`ConfigError` naming the file (or variable), section and key of the first
-    problem. Required keys that are not set are not an error here (see
+    problem, an unknown ``ORGANISER_`` variable, or DataCite's test prefix with its
+    production URL. Required keys that are not set are not an error here (see
     :meth:`Config.require`).
     """
+    check_variables(environ)
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))  # key = value
     source = "defaults"  # what the values came from, for `config check`
-    if path is not None:
-        source = str(path)
-        try:
-            with open(Path(path).expanduser(), encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read: {exc}") from None
-        try:
-            P.ini(parser, text, source)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
-        for section in parser.sections():
-            if section not in SCHEMA:
-                raise ConfigError(f"{source}: unknown section [{section}]")
-            for key in parser[section]:
-                if key not in SCHEMA[section]:
-                    raise ConfigError(f"{source}: [{section}] {key}: unknown key")
+    found = find(path, environ, system)
+    looked_in = () if found else tuple(str(c) for c in candidates(environ, system))
+    files: list[str] = []
+    if found is not None:
+        source = found
+        _read(parser, found)
+        files.append(found)
     credentials = environ.get("CREDENTIALS_DIRECTORY")
     values: dict[str, dict[str, Any]] = {}
     missing: dict[tuple[str, str], str] = {}
+    origins: dict[tuple[str, str], str] = {}  # where each value came from
     for section, keys in SCHEMA.items():
         values[section] = {}
         for key, spec in keys.items():
@@ -116,14 +170,16 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
                     if credential.exists():
                         raw = credential.read_text(encoding="utf-8").rstrip("\r\n")
                         origin = f"credential {credential_name(section, key)}"
+                        files.append(str(credential))
                 except (OSError, UnicodeDecodeError) as exc:
                     reason = getattr(exc, "strerror", None) or str(exc)
                     raise ConfigError(f"{credential}: cannot read: {reason}") from None
             if env_name(section, key) in environ:
                 raw, origin = environ[env_name(section, key)], env_name(section, key)
+            origins[section, key] = origin
             where = f"{origin}: [{section}] {key}"
             if raw is None:
-                where = source if path is not None else "no --config or ORGANISER_CONFIG"
+                where = source if found is not None else "no configuration file"
                 missing[section, key] = (
                     f"{where}: [{section}] {key}: missing (required; or set "
                     f"{env_name(section, key)})"
@@ -135,14 +191,50 @@ def load(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Con
             except ValueError as exc:
                 shown = "***" if spec.secret else repr(redact_url(raw) if key == "url" else raw)
                 raise ConfigError(f"{where}: {shown} {_reason(exc)}") from None
-    email = values["email"]
+    _cross_check(values, source, origins)
+    return Config(values, source, missing, tuple(files), looked_in)
+
+
+def _read(parser: configparser.ConfigParser, source: str) -> None:
+    """Read the INI file ``source`` into ``parser``. Raises :class:`ConfigError` when it
+    cannot be read, is not INI, or has a section or key the schema does not know."""
+    try:
+        with open(Path(source).expanduser(), encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {exc}") from None
+    try:
+        P.ini(parser, text, source)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    for section in parser.sections():
+        if section not in SCHEMA:
+            raise ConfigError(f"{source}: unknown section [{section}]")
+        for key in parser[section]:
+            if key not in SCHEMA[section]:
+                raise ConfigError(f"{source}: [{section}] {key}: unknown key")
+
+
+def _cross_check(
+    values: Mapping[str, Mapping[str, Any]], source: str, origins: Mapping[tuple[str, str], str]
+) -> None:
+    """Raise :class:`ConfigError` for keys that are valid alone but not together."""
+    email, datacite = values["email"], values["datacite"]
     if email["smtp_host"] and not email["sender"]:
         raise ConfigError(f"{source}: [email] sender: missing (required when smtp_host is set)")
     if email["smtp_host"] and not email["recipients"] and not email["notify_submitters"]:
         raise ConfigError(
             f"{source}: [email] recipients: missing (smtp_host is set, but nobody would get mail)"
         )
-    return Config(values, source, missing)
+    host = (urlsplit(datacite["url"]).hostname or "").lower().rstrip(".")
+    if datacite["prefix"] == TEST_PREFIX and host == PRODUCTION_HOST:
+        raise ConfigError(
+            f"[datacite] prefix ({origins['datacite', 'prefix']}) and url "
+            f"({origins['datacite', 'url']}): {TEST_PREFIX} is DataCite's test prefix but "
+            f"{redact_url(datacite['url'])} is production (test: https://api.test.datacite.org)"
+        )
 
 
 def _reason(exc: ValueError) -> str:
@@ -180,5 +272,6 @@ __all__ = [
     "credential_name",
     "env_name",
     "example_ini",
+    "find",
     "load",
 ]

@@ -259,3 +259,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "file": Key(P.path, "", "Also append JSON log lines to this file (tracebacks go here)."),
     },
 }
+
+
+#: ``ORGANISER_`` variables of organiser's own that set no key: the configuration file.
+OWN_VARIABLES = frozenset({"ORGANISER_CONFIG"})
+#: The prefix of test seams (``ORGANISER_TEST_POSTGRES_URL``, ``ORGANISER_TEST_CRON_SECOND``).
+TEST_SEAMS = "ORGANISER_TEST_"
