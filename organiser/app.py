@@ -45,6 +45,9 @@ class App:
         self._config: config_module.Config | None = None
         self._lock: RunLock | None = None
         self._db_open = False
+        #: False for a command that only reads: it says there is no database instead of
+        #: creating an empty one (``NoDatabase``)
+        self.creates_db = True
 
     @property
     def config(self) -> config_module.Config:
@@ -84,15 +87,22 @@ class App:
         return self._lock
 
     def open_db(self) -> None:
-        """Open (and, under the run lock, upgrade) the configured database. Raises
-        ``DatabaseError``, ``DatabaseUnavailable`` or ``LockHeld``."""
+        """Open (and, under the run lock, upgrade) the configured database, creating it
+        unless :attr:`creates_db` is false. Raises ``DatabaseError`` (``NoDatabase``: none
+        yet), ``DatabaseUnavailable`` or ``LockHeld``."""
         if not self._db_open:
-            from organiser.storage.database import open_database
+            from organiser.storage.database import NoDatabase, open_database
 
-            open_database(
-                self.config["database"]["url"],
-                upgrade_lock=lambda: self.run_lock.held_for(UPGRADE_WAIT),
-            )
+            try:
+                open_database(
+                    self.config["database"]["url"],
+                    upgrade_lock=lambda: self.run_lock.held_for(UPGRADE_WAIT),
+                    create=self.creates_db,
+                )
+            except NoDatabase:  # say where the URL came from: often no configuration was found
+                source = self.config.source
+                where = "defaults: no configuration file found" if source == "defaults" else source
+                raise NoDatabase(self.config["database"]["url"], where) from None
             self._db_open = True
 
     def reconnect_db(self) -> None:

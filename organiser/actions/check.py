@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from organiser.actions import alerts
+from organiser.actions import alerts, binding
 from organiser.app import App
 from organiser.datacite.client import DataCiteClient, DoiPage
 from organiser.datacite.errors import SystemicError, TransientError
@@ -95,6 +95,7 @@ def check(
     client = app.client()
     with app.run_lock.held_for():
         app.open_db()
+        binding.guard(app, actor, bind=False)  # compares with the account it is bound to
         result, seen = CheckResult(), set()
         listed = 0
         for page in listing(app, client):

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from organiser.actions import binding
 from organiser.app import App
 from organiser.datacite.errors import PermanentError, SystemicError, TransientError
 from organiser.domain.identifiers import DoiScheme, normalise_doi
@@ -125,6 +126,7 @@ def import_account(
     result = Result()
     with lock:
         app.open_db()
+        binding.guard(app, ACTOR, bind=not request.dry_run)  # the account it imports from
         pages = client.list_dois(
             prefix=request.prefix,
             state=request.state,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from organiser.actions import alerts
+from organiser.actions import alerts, binding
 from organiser.app import App
 from organiser.domain.passes import BY_NAME, route
 from organiser.domain.states import Action, InvalidTransition, State, transition
@@ -43,12 +43,15 @@ def run_passes(
     """Run the named passes (in the fixed order) under the run lock; give the outcome.
 
     Raises ``LockHeld`` when another run on this host holds the lock, ``ConfigError`` without
-    a DataCite account, ``DatabaseError``/``DatabaseUnavailable`` for database trouble.
+    a DataCite account, ``BindingMismatch`` (nothing sent) when the database is bound to
+    another DataCite endpoint or account, ``DatabaseError``/``DatabaseUnavailable`` for
+    database trouble.
     """
     with app.run_lock.held_for(), contextlib.ExitStack() as run:
         organiser = app.organiser(actor, stop, observer)
         # its connections closed with the run, not when the garbage collector comes
         run.enter_context(organiser.effects.client.session)
+        binding.guard(app, actor)  # before the first request: the endpoint it is bound to
         freed = claims.release_dead_claims(app.host, _alive)
         if freed:
             log.info("freed claims of a dead run", records=freed)
@@ -90,6 +93,7 @@ def push(
         app.open_db()
         record = _pushable(what, ref)
         actor = f"organiser {step.push_flag} {ref}"
+        binding.guard(app, actor)  # refused: the record is not marked either
         if action is Action.MARK_UPDATE:
             attributes = records.attributes_of(record)
             records.mark(record, action, actor, app.clock(), attributes, record.url)

@@ -105,6 +105,13 @@ COMMANDS = {
 }
 
 
+#: Subcommands that work on records already there: without a database they say so instead
+#: of creating an empty one (reserve, import, serve, daemon, token and the passes create it).
+NEEDS_DATABASE = frozenset(
+    "status list show report check register update delete submit reject".split()
+)
+
+
 def _log() -> Any:
     """Give the organiser's logger (structlog is imported only when something is logged)."""
     import structlog
@@ -295,6 +302,8 @@ def cli(
 
     logs.setup()  # first phase: defaults, until the configuration is read
     ctx.obj = app = App(config_path)
+    # -l and --dry-run only read too
+    app.creates_db = ctx.invoked_subcommand not in NEEDS_DATABASE and not (list_queued or dry_run)
     ctx.meta["quiet"], ctx.meta["verbose"] = quiet, verbose
     configure_logging(app, quiet, verbose, daemon=ctx.invoked_subcommand == "daemon")
     all_passes = [p.name for p in PASSES if flags[f"{p.name}_all"]]

@@ -24,6 +24,7 @@ from organiser.errors import Unavailable, UserError
 from organiser.redact import redact_url
 from organiser.storage.models import (
     CLAIM_OWNER_INDEX,
+    Binding,
     History,
     Notice,
     Record,
@@ -100,6 +101,11 @@ def _pending_change_v6(db: pw.Database) -> None:
         migrate(migrator.add_column("record", "pending", pw.TextField(null=True)))
 
 
+def _binding_v7(db: pw.Database) -> None:
+    """v7: the ``binding`` table (the DataCite endpoint and account the database sends to)."""
+    db.create_tables([Binding])
+
+
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
 #: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
 #: first step creates tables from the current models).
@@ -110,6 +116,7 @@ MIGRATIONS: Sequence[Migration] = (
     _claim_owner_index_v4,
     _tokens_v5,
     _pending_change_v6,
+    _binding_v7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -118,8 +125,12 @@ def open_database(
     url: str,
     migrations: Sequence[Migration] = MIGRATIONS,
     upgrade_lock: Callable[[], AbstractContextManager[Any]] | None = None,
+    create: bool = True,
 ) -> pw.Database:
     """Give an open database for ``url`` with its schema upgraded in place.
+
+    With ``create`` false, a database that does not exist yet (no SQLite file, or a server
+    database without organiser's tables) is not created: :class:`NoDatabase` is raised.
 
     SQLite files get WAL mode, a busy timeout and transactions that take the write lock when
     they begin (``BEGIN IMMEDIATE``: a read-then-write transaction waits for a running pass
@@ -130,13 +141,37 @@ def open_database(
     reached.
     """
     with guard(url):
+        if not create and _missing_file(url):
+            raise NoDatabase(url)
         db = _connect(url)
         db.connect(reuse_if_open=True)
         database_proxy.initialize(db)
+        if not create and _version(db) == 0:  # a server database without organiser's tables
+            db.close()
+            raise NoDatabase(url)
         if _version(db) != len(migrations):
             with upgrade_lock() if upgrade_lock else contextlib.nullcontext():
                 upgrade(db, migrations)
     return db
+
+
+class NoDatabase(DatabaseError):
+    """A command that only reads found no database (it creates none); exit 2."""
+
+    def __init__(self, url: str, source: str = "") -> None:
+        origin = f" from {source}" if source else ""
+        super().__init__(
+            f"no database at {redact_url(url)} yet ([database] url{origin}): 'organiser "
+            "reserve' or 'organiser import' creates it"
+        )
+
+
+def _missing_file(url: str) -> bool:
+    """Tell whether ``url`` is an SQLite file that does not exist."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = url[len("sqlite:///") :]
+    return path != ":memory:" and not Path(path).expanduser().exists()
 
 
 class DatabaseUnavailable(Unavailable):
@@ -286,4 +321,11 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-__all__ = ["DRIVER_ERRORS", "DatabaseError", "DatabaseUnavailable", "open_database", "redact_url"]
+__all__ = [
+    "DRIVER_ERRORS",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "NoDatabase",
+    "open_database",
+    "redact_url",
+]

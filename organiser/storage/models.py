@@ -122,6 +122,22 @@ class Token(BaseModel):
         table_name = "token"
 
 
+class Binding(BaseModel):
+    """Append-only (since v7): the DataCite endpoint and account this database sends to. The
+    first row is written by the first command that sends (or imports); each ``config
+    rebind`` adds one. The latest row is the binding; the rows before it are its history."""
+
+    url = pw.CharField()  # DataCite API base URL, without credentials
+    username = pw.CharField()  # the repository account (client id)
+    reason = pw.CharField()  # "first use" or "rebind"
+    actor = pw.CharField()  # the command, or the operator who rebound
+    host = pw.CharField()
+    at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "binding"
+
+
 class SchemaVersion(BaseModel):
     version = pw.IntegerField()
 
@@ -129,4 +145,4 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS = (Record, History, Run, Notice, Token, SchemaVersion)
+MODELS = (Record, History, Run, Notice, Token, Binding, SchemaVersion)

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from organiser.storage.database import open_database
+
 from conftest import DATA, MINIMAL, Env, write_records
 
 
@@ -165,4 +167,5 @@ def test_usage_errors_exit_2(env: Env) -> None:
     result = env.run("-s", "list")
     assert result.returncode == 2 and "give pass flags or a subcommand, not both" in result.stderr
     assert env.run("--bogus").returncode == 2
+    open_database(env.db_url)  # list creates none
     assert json.loads(env.ok("list", "--json").stdout or "[]") == []

@@ -24,6 +24,7 @@ LAYERS = {
     "domain": 1,
     "config": 0,
     "config_parsers": 0,
+    "config_schema": 0,
     "errors": 0,
     "lock": 0,
     "logs": 0,

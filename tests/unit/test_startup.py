@@ -18,6 +18,7 @@ from organiser import config_parsers
 from organiser.commands.cli import COMMANDS, cli
 from organiser.commands.lazy import Lazy, LazyGroup
 from organiser.config import SCHEMA
+from organiser.storage.database import open_database
 
 #: What neither ``--help`` nor ``status`` (with the default schedule) has any use for.
 HEAVY = ("requests", "urllib3", "fastapi", "uvicorn", "starlette", "lxml", "openpyxl")
@@ -92,6 +93,7 @@ def test_status_imports_no_http_intake_engine_or_web_server(tmp_path: Path) -> N
         f"[database]\nurl = sqlite:///{tmp_path / 'o.db'}\n\n"
         f"[organiser]\nstate_dir = {tmp_path / 'state'}\n"
     )
+    open_database(f"sqlite:///{tmp_path / 'o.db'}").close()  # status creates none
     answer, out, err = _fresh(RUN_MAIN, "status", env={"ORGANISER_CONFIG": str(config)})
     assert answer["code"] == 0, err
     assert f"database: sqlite:///{tmp_path / 'o.db'}" in out
