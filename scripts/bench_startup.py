@@ -10,7 +10,7 @@ interpreter (``python -c pass``) measured in the same run. The commands:
 - ``python -c pass``: the interpreter alone (the floor);
 - ``organiser -V``, ``organiser --help``: the group, no command module, no configuration;
 - ``organiser status``, ``organiser list``: a command that reads a small SQLite database
-  (made here, in a temporary folder, by ``organiser status`` itself);
+  (made here, in a temporary folder, by the organiser package being timed);
 - ``organiser config generate``: a command without a database.
 
 ``--before DIR`` also times each organiser command with the package in DIR first on
@@ -46,16 +46,20 @@ COMMANDS: list[tuple[str, list[str]]] = [
 ]
 
 
-def environment(folder: Path) -> dict[str, str]:
-    """Give the environment of the timed commands: a configuration with a SQLite database
-    and run-lock folder in ``folder``, nothing inherited from the caller's organiser."""
+def environment(folder: Path, package: str | None = None) -> dict[str, str]:
+    """Give the environment of the timed commands: a configuration with an empty SQLite
+    database (made now) and run-lock folder in ``folder``, nothing inherited from the
+    caller's organiser; ``package``: a folder holding another ``organiser`` to time."""
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'organiser.db'}"
     config = folder / "organiser.ini"
-    config.write_text(
-        f"[database]\nurl = sqlite:///{folder / 'organiser.db'}\n\n"
-        f"[organiser]\nstate_dir = {folder / 'state'}\n"
-    )
+    config.write_text(f"[database]\nurl = {url}\n\n[organiser]\nstate_dir = {folder / 'state'}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_")}
     env.pop("JOURNAL_STREAM", None)
+    if package is not None:
+        env["PYTHONPATH"] = str(Path(package).resolve())
+    make = "import sys; from organiser.storage.database import open_database as o; o(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", make, url], env=env, cwd=folder, check=True)
     return {**env, "ORGANISER_CONFIG": str(config)}
 
 
@@ -72,7 +76,7 @@ def once(argv: list[str], env: dict[str, str]) -> float:
 
 def bench(runs: int, envs: dict[str, dict[str, str]]) -> dict[str, list[float]]:
     """Give each command's wall times over ``runs`` interleaved rounds (after one warm-up
-    round that also creates the databases), once per environment in ``envs`` (by label; the
+    round), once per environment in ``envs`` (by label; the
     bare interpreter only in the first)."""
     variants = [
         (name if argv[0] == sys.executable else f"{name}{label}", argv, env)
@@ -112,17 +116,12 @@ def main() -> None:
     parser.add_argument("--before", metavar="DIR", help="also time the package in DIR")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        (Path(tmp) / "now").mkdir()
         envs = {"": environment(Path(tmp) / "now")}
         if args.before is not None:
-            (Path(tmp) / "before").mkdir()
-            before = environment(Path(tmp) / "before")
-            before["PYTHONPATH"] = str(Path(args.before).resolve())
+            before = environment(Path(tmp) / "before", args.before)
             envs = {" (now)": envs[""], " (before)": before}
         if args.importtime is not None:
-            env = envs[next(iter(envs))]
-            once([str(ORGANISER), "status"], env)  # the database, for commands that read it
-            importtime(args.importtime, env)
+            importtime(args.importtime, envs[next(iter(envs))])
             return
         times = bench(args.runs, envs)
     bare = statistics.median(next(iter(times.values())))
