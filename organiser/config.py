@@ -126,8 +126,9 @@ def check_variables(environ: Mapping[str, str]) -> None:
             continue
         if name.startswith(TEST_SEAMS):
             continue
-        close = difflib.get_close_matches(name, sorted(known | OWN_VARIABLES), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        tails = {other.removeprefix("ORGANISER_"): other for other in known | OWN_VARIABLES}
+        close = difflib.get_close_matches(name.removeprefix("ORGANISER_"), sorted(tails), n=1)
+        hint = f" (did you mean {tails[close[0]]}?)" if close else ""
         raise ConfigError(f"{name}: unknown variable: it sets no configuration key{hint}")
 
 
