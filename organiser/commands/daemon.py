@@ -51,10 +51,14 @@ class Daemon:
     def serve(self) -> int:
         """Schedule the passes and run until SIGTERM/SIGINT; give the exit code (0).
 
-        Raises ``ConfigError`` (no schedule, no account) or database errors before starting.
+        Raises ``ConfigError`` (no schedule, no account), ``BindingMismatch`` (the database
+        is bound to another DataCite endpoint or account) or database errors before starting.
         """
         self.app.client()  # fail now, not at the first tick, without an account
         self.app.open_db()
+        from organiser.actions import binding
+
+        binding.guard(self.app, "organiser daemon", bind=False)  # nor bound elsewhere
         try:
             with self.app.run_lock.held_for():
                 pass

@@ -148,3 +148,17 @@ def test_endpoints_compare_without_case_credentials_or_a_trailing_slash() -> Non
     assert not bound.same(Endpoint.of("https://api.test.datacite.org:8443", "DEMO.X"))
     assert not bound.same(Endpoint.of("https://api.test.datacite.org", "DEMO.Y"))
     assert "pw" not in Endpoint.of("https://user:pw@h.example:x", "U").url
+
+
+def test_the_daemon_does_not_start_against_another_endpoint(
+    env: Env, second: StandinServer
+) -> None:
+    write_records(env.tmp / "in", 1)
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("-s")
+    env.write_config(datacite={"url": second.url})
+    line = _one_line(env.run("daemon"))
+    assert line.startswith(
+        f"Error: [datacite] url and username: this database sends to {env.server.url}"
+    )
+    assert second.datacite.seen == []
