@@ -1,6 +1,7 @@
 """Benchmark: how long the ``organiser`` command takes to start, beside a bare interpreter.
 
-    .venv/bin/python scripts/bench_startup.py [--runs N] [--before DIR] [--importtime COMMAND]
+    .venv/bin/python scripts/bench_startup.py [--runs N] [--before DIR] [--hide MODULE]
+        [--importtime COMMAND]
 
 Each round starts every command once in a fresh process, in turn (so a burst of load on a
 shared machine hits them all alike); after ``--runs`` rounds (default 30) it prints, per
@@ -16,6 +17,11 @@ interpreter (``python -c pass``) measured in the same run. The commands:
 ``--before DIR`` also times each organiser command with the package in DIR first on
 ``PYTHONPATH`` (e.g. an older tree: ``git archive COMMIT organiser | tar -x -C DIR``), in the
 same rounds, with its own database, so that before and after see the same load.
+
+``--hide MODULE`` (repeatable) times every command as if MODULE were not installed (an
+``import MODULE`` raises ``ImportError``), e.g. ``--hide rich``: a test-only dependency here
+(through schemathesis) that structlog imports when it finds it, absent from an install of
+organiser alone.
 
 ``--importtime COMMAND`` (e.g. ``--importtime status``) instead runs that command once under
 ``python -X importtime`` and prints its twenty costliest imports (cumulative µs), to find
@@ -46,18 +52,25 @@ COMMANDS: list[tuple[str, list[str]]] = [
 ]
 
 
-def environment(folder: Path, package: str | None = None) -> dict[str, str]:
+def environment(folder: Path, package: str | None, hide: list[str]) -> dict[str, str]:
     """Give the environment of the timed commands: a configuration with an empty SQLite
     database (made now) and run-lock folder in ``folder``, nothing inherited from the
-    caller's organiser; ``package``: a folder holding another ``organiser`` to time."""
+    caller's organiser; ``package``: a folder holding another ``organiser`` to time; ``hide``:
+    modules that cannot be imported."""
     folder.mkdir()
+    path = [str(Path(package).resolve())] if package is not None else []
+    for name in hide:  # a package of that name, first on the path, that refuses to load
+        (folder / "hidden" / name).mkdir(parents=True)
+        (folder / "hidden" / name / "__init__.py").write_text(f"raise ImportError({name!r})\n")
+    if hide:
+        path.insert(0, str(folder / "hidden"))
     url = f"sqlite:///{folder / 'organiser.db'}"
     config = folder / "organiser.ini"
     config.write_text(f"[database]\nurl = {url}\n\n[organiser]\nstate_dir = {folder / 'state'}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORGANISER_")}
     env.pop("JOURNAL_STREAM", None)
-    if package is not None:
-        env["PYTHONPATH"] = str(Path(package).resolve())
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(path)
     make = "import sys; from organiser.storage.database import open_database as o; o(sys.argv[1])"
     subprocess.run([sys.executable, "-c", make, url], env=env, cwd=folder, check=True)
     return {**env, "ORGANISER_CONFIG": str(config)}
@@ -114,18 +127,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="rounds (default 30)")
     parser.add_argument("--importtime", metavar="COMMAND", help="e.g. '--help' or 'status'")
     parser.add_argument("--before", metavar="DIR", help="also time the package in DIR")
+    parser.add_argument("--hide", metavar="MODULE", action="append", default=[])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        envs = {"": environment(Path(tmp) / "now")}
+        envs = {"": environment(Path(tmp) / "now", None, args.hide)}
         if args.before is not None:
-            before = environment(Path(tmp) / "before", args.before)
+            before = environment(Path(tmp) / "before", args.before, args.hide)
             envs = {" (now)": envs[""], " (before)": before}
         if args.importtime is not None:
             importtime(args.importtime, envs[next(iter(envs))])
             return
         times = bench(args.runs, envs)
     bare = statistics.median(next(iter(times.values())))
-    print(f"{args.runs} runs each, interleaved; {os.cpu_count()} cores; {sys.version.split()[0]}")
+    hidden = f"; hidden: {', '.join(args.hide)}" if args.hide else ""
+    print(
+        f"{args.runs} runs each, interleaved; {os.cpu_count()} cores; "
+        f"Python {sys.version.split()[0]}{hidden}"
+    )
     print(f"{'command':<38}{'median':>9}{'min':>9}{'median - bare':>15}")
     for name, values in times.items():
         median = statistics.median(values)
