@@ -247,7 +247,8 @@ class Env:
         """Run ``organiser`` with this test's config in this process, through the console
         script's own entry point (:func:`organiser.commands.main.main`); give its exit code and
         output like a finished process. Off the main thread (signal handlers and the
-        command's state belong to it) it runs as a process instead (:meth:`run_process`)."""
+        command's state belong to it) it runs as a process instead (:meth:`run_process`).
+        ``timeout`` applies to a process only."""
         if threading.current_thread() is not threading.main_thread():
             return self.run_process(*args, env=env, timeout=timeout)
         return run_in_process(list(args), self.environment(env))

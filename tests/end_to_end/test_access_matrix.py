@@ -210,6 +210,7 @@ def check_matrix(
     return wrong
 
 
+@pytest.mark.slow
 def test_every_role_on_every_status_through_the_actions(env: Env) -> None:
     app = _app(env)
     cells = [f"{role}-{op}" for role in ACTORS for op in OPERATIONS]
@@ -274,6 +275,7 @@ def test_a_rejected_change_is_dropped_and_never_sent(env: Env) -> None:
     assert EVIL not in json.dumps(env.server.datacite.document(doi))
 
 
+@pytest.mark.slow
 def test_the_command_line_is_an_operator(env: Env) -> None:
     """The operator row of the matrix through ``organiser`` itself (in process); the command
     line approves with ``register`` (which also registers what is not in review)."""
@@ -317,6 +319,7 @@ def test_the_command_line_is_an_operator(env: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_http_api_enforces_the_same_matrix(env: Env) -> None:
     from test_api import Api  # the real ``organiser serve`` on a free port
 

@@ -29,6 +29,8 @@ from organiser.storage.models import History, Record
 
 from conftest import ORGANISER, PASSWORD, Env, clean_environment
 
+pytestmark = pytest.mark.slow  # each test starts `organiser serve` as a process
+
 BASE = "/PDS_APIs/pds_doi_api/0.2"
 ALICE, CAROL = "alice@example.org", "carol@example.org"
 #: The local label server's address: allowed by name in url_hosts (an IP address listed there

@@ -176,7 +176,7 @@ def _raw(asgi: Any, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes, int
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8080),
     }
-    asyncio.ok(asgi(scope, receive, send))
+    asyncio.run(asgi(scope, receive, send))
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body, asked
 

@@ -45,6 +45,7 @@ def api_errors(answer: Any) -> list[str]:
     return [error["message"] for error in answer.json()["errors"]]
 
 
+@pytest.mark.slow
 def test_bad_input_gets_the_cli_message_and_marks_nothing(env: Env, api: Api) -> None:  # noqa: F811
     before = env.snapshot()
     hostile = _hostile(env.tmp, env.server.url)
@@ -79,6 +80,7 @@ def test_bad_input_gets_the_cli_message_and_marks_nothing(env: Env, api: Api) ->
     assert env.server.datacite.seen == []  # the entity's URL was never fetched
 
 
+@pytest.mark.slow
 def test_tokens_and_roles(env: Env, api: Api) -> None:  # noqa: F811
     payload = labels_payload("auth")
     reserve = {"action": "reserve", "node": "img"}
@@ -165,6 +167,7 @@ def recorder() -> Iterator[tuple[int, list[tuple[str, int]]]]:
     listener.close()
 
 
+@pytest.mark.slow
 def test_urls_are_refused_before_any_connection(
     env: Env,
     api: Api,  # noqa: F811
@@ -193,6 +196,7 @@ def test_urls_are_refused_before_any_connection(
     assert env.records() == []
 
 
+@pytest.mark.slow
 def test_a_body_over_the_limit_gets_413(env: Env, api: Api) -> None:  # noqa: F811
     data = b" " * 300_001
     answer = api.call(
@@ -235,11 +239,13 @@ def _raw_post(api: Api, token: str) -> bytes:  # noqa: F811
     return answer.split(b"\r\n", 1)[0]
 
 
+@pytest.mark.slow
 def test_a_bad_token_is_refused_before_the_body_is_read(api: Api) -> None:  # noqa: F811
     assert _raw_post(api, "junk") == b"HTTP/1.1 401 Unauthorized"
     assert _raw_post(api, api.tokens["alice"]) == b"HTTP/1.1 413 Request Entity Too Large"
 
 
+@pytest.mark.slow
 def test_the_openapi_document_validates(api: Api) -> None:  # noqa: F811
     answer = api.call("GET", "/openapi.json", None)
     assert answer.status_code == 200
@@ -278,6 +284,7 @@ def test_the_openapi_document_validates(api: Api) -> None:  # noqa: F811
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="Debian's chromium and chromium-driver are not installed (scripts/test installs "
@@ -343,6 +350,7 @@ def test_swagger_ui_loads_in_chromium_with_no_outside_request(
     assert outside == []
 
 
+@pytest.mark.slow
 def test_a_submitter_change_to_an_approved_record_waits_for_review(env: Env, api: Api) -> None:  # noqa: F811
     rows = api.call(
         "POST", "/dois", params={"action": "reserve", "node": "img"}, json=labels_payload("x")

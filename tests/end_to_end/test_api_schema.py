@@ -29,6 +29,8 @@ from organiser.storage.models import Record
 
 from conftest import MINIMAL, PASSWORD, PREFIX, USER
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests
+
 #: Requests generated per operation and role: enough to find what the document gets wrong,
 #: few enough that the whole file runs in about a minute on two cores.
 EXAMPLES = 25

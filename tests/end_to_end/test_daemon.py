@@ -82,6 +82,7 @@ def _creates_per_doi(env: Env) -> Counter[str]:
     return Counter(s.doi for s in env.server.datacite.seen if s.method == "POST" and s.doi)
 
 
+@pytest.mark.slow
 def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
     _reserved(env, 40)
     env.write_config(scheduler={"cron": "* * * * *", "run_at_start": "false"})
@@ -117,6 +118,7 @@ def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
     assert len(publishes) == 40
 
 
+@pytest.mark.slow
 def test_daemon_notifies_systemd_logs_json_and_reloads_on_sighup(env: Env) -> None:
     _reserved(env, 3)
     env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "true"})
@@ -187,6 +189,7 @@ def test_a_run_that_finds_the_lock_taken_exits_75_and_touches_nothing(env: Env) 
     assert _registered(env) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_a_run_after_the_record_in_flight(
     env: Env, sig: signal.Signals, code: int
@@ -239,6 +242,7 @@ def test_the_state_dir_defaults_to_systemds_state_directory(env: Env) -> None:
     assert list(state.iterdir()) == [lock]
 
 
+@pytest.mark.slow
 def test_signals_arriving_together_stop_an_idle_daemon_once(env: Env) -> None:
     env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "false"})
     notify = _notify_socket(env)

@@ -83,6 +83,7 @@ def test_a_postgresql_url_with_a_bad_port(env: Env) -> None:
     assert "pw@" not in line
 
 
+@pytest.mark.slow
 def test_a_full_disk_in_the_middle_of_a_pass(env: Env) -> None:
     write_records(env.tmp / "in", 60)
     assert env.run("reserve", str(env.tmp / "in")).returncode == 0
@@ -210,6 +211,7 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_state_dir(env
 PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_postgresql_going_away_in_the_middle_of_a_run(env: Env) -> None:
     import psycopg2

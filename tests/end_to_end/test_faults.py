@@ -6,6 +6,8 @@ import signal
 import time
 from collections import Counter
 
+import pytest
+
 from conftest import Env, write_records
 
 
@@ -23,6 +25,7 @@ def _settle(env: Env, *flags: str, runs: int = 5) -> None:
     raise AssertionError(f"still failing after {runs} runs: {result.stderr}")
 
 
+@pytest.mark.slow
 def test_lost_answers_on_every_operation_leave_no_duplicates(env: Env) -> None:
     env.write_config(datacite={"retries": "6"}, organiser={"outage_threshold": "20"})
     write_records(env.tmp / "in", 12)
@@ -62,6 +65,7 @@ def test_lost_answers_on_every_operation_leave_no_duplicates(env: Env) -> None:
     assert all(r.claim_owner is None for r in env.records())
 
 
+@pytest.mark.slow
 def test_errors_and_timeouts_settle_within_a_few_runs(env: Env) -> None:
     env.write_config(
         datacite={"retries": "3", "timeout": "0.3"}, organiser={"outage_threshold": "30"}
@@ -120,6 +124,7 @@ def test_refused_credentials_stop_at_once(env: Env) -> None:
     assert {r.status for r in env.records()} == {"to-be-reserved"}
 
 
+@pytest.mark.slow
 def test_kill_during_a_pass_then_a_normal_run_completes_everything(env: Env) -> None:
     write_records(env.tmp / "in", 40)
     env.ok("reserve", str(env.tmp / "in"))

@@ -38,6 +38,7 @@ def test_an_in_process_run_answers_as_the_installed_command(env: Env, args: tupl
     )
 
 
+@pytest.mark.slow
 def test_a_config_error_answers_as_the_installed_command(env: Env) -> None:
     env.write_config(datacite={"timeout": "nan"})
     inside, outside = env.run("-s"), env.run_process("-s")

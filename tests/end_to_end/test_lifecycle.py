@@ -13,6 +13,7 @@ from conftest import DATA, Env, template, write_records
 PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
 
 
+@pytest.mark.slow
 def test_lifecycle_of_fifty_records(env: Env) -> None:
     write_records(env.tmp / "in", 50)
     marked = env.run("reserve", str(env.tmp / "in"), "--node", "img", "--submitter", "a@b.org")

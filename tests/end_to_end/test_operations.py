@@ -13,6 +13,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ORGANISER, PASSWORD, Env, clean_environment, wait_for, write_records
@@ -137,6 +138,7 @@ def test_every_repeated_push_is_pushed(env: Env) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_reading_needs_no_datacite_account(env: Env) -> None:
     _marked(env, 2)
     for key in ("username", "prefix"):
@@ -160,6 +162,7 @@ def test_reading_needs_no_datacite_account(env: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_thirty_marks_while_a_pass_runs_all_succeed(env: Env) -> None:
     _marked(env, 190)
     assert env.run("-s").returncode == 0
@@ -194,6 +197,7 @@ def test_thirty_marks_while_a_pass_runs_all_succeed(env: Env) -> None:
     assert all(statuses[n] == "registered" for n in range(1, 161))
 
 
+@pytest.mark.slow
 def test_no_secret_appears_anywhere(env: Env) -> None:
     smtp_secret, log = "smtp-secret-0815", env.tmp / "organiser.log"
     env.write_config(
@@ -251,6 +255,7 @@ def test_no_secret_appears_anywhere(env: Env) -> None:
         assert not [t for t in texts if secret in t], secret
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar(env: Env) -> None:
     _marked(env, 5)
     environ = clean_environment()
@@ -280,6 +285,7 @@ def test_a_terminal_gets_a_progress_bar(env: Env) -> None:
     assert quiet.stdout == "reserve: 0 done, 0 failed, 0 skipped\n"
 
 
+@pytest.mark.slow
 def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env: Env) -> None:
     _marked(env, 1)
     assert env.run("-s").returncode == 0
@@ -307,6 +313,7 @@ def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env:
     assert outcomes[0][:2] == ("update-before-registration", "update-before-registration")
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_is_not_an_error(env: Env) -> None:
     _marked(env, 200)
     environ = clean_environment()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import Env, write_records
 
 
+@pytest.mark.slow
 def test_run_finished_counts_requests_and_throttling(env: Env) -> None:
     log = env.tmp / "organiser.log"
     env.write_config(

@@ -25,7 +25,10 @@ from organiser.storage.models import Record
 from conftest import Env, write_records
 
 PG_URL = os.environ.get("ORGANISER_TEST_POSTGRES_URL")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set"),
+]
 
 
 def _shared_database(env: Env, records: int, batch_size: int) -> list[str]:

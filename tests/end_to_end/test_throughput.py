@@ -9,6 +9,8 @@ import pytest
 
 from conftest import Env, write_records
 
+pytestmark = pytest.mark.slow  # hundreds of records against a faulty stand-in
+
 
 def _seen(env: Env) -> list[tuple[str, str | None, str | None, int]]:
     return [(s.method, s.doi, s.event, s.status) for s in env.server.datacite.seen]

@@ -18,6 +18,8 @@ import pytest
 
 from organiser.config import credential_name, env_name
 
+pytestmark = pytest.mark.slow  # systemd-analyze and the shell scripts, as processes
+
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "systemd"
 CRON = REPO / "jobs" / "organiser.cron"
