@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/bench_daemon_memory.py [N] [--step S] [--batch B] [--workers W]
 
-Starts the DataCite stand-in (``organiser-standin``) and a real ``organiser daemon`` on a
-fresh SQLite database, both on 127.0.0.1, with ``[scheduler] cron = * * * * *``: a run that
+Starts the DataCite stand-in (in this process, on 127.0.0.1) and a real ``organiser daemon``
+on a fresh SQLite database, with ``[scheduler] cron = * * * * *``: a run that
 ends after the next minute has begun is followed at once by the next one (missed runs are
 folded into one), so with work waiting the daemon runs back to back. This process feeds it
 as an operator would, in batches of B records: DataCite JSON files (the real InSight cameras
@@ -42,6 +42,8 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
+
+from organiser.standin import DataCite, StandinServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "tests" / "data" / "datacite" / "draft_insight_cameras.json"
@@ -97,20 +99,13 @@ class Setup:
         for name in ("JOURNAL_STREAM", "NOTIFY_SOCKET", "CREDENTIALS_DIRECTORY"):
             self.environ.pop(name, None)
         self.environ.update(ORGANISER_CONFIG=str(self.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
-        self.standin: subprocess.Popen[str] | None = None
+        self.standin: StandinServer | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
         self.deadline = time.monotonic() + args.time_limit * 60
 
     def start(self) -> None:
-        self.standin = subprocess.Popen(
-            [str(BIN / "organiser-standin"), "--username", "BENCH", "--password", PASSWORD],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.standin.stdout is not None
-        url = self.standin.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise SystemExit(f"the stand-in did not start: {url!r}")
+        self.standin = StandinServer(DataCite({"BENCH": (PASSWORD, ["10.5072"])})).start()
+        url = self.standin.url
         self.config.write_text(
             f"[datacite]\nurl = {url}\nusername = BENCH\nprefix = 10.5072\n"
             f"workers = {self.args.workers}\nrate_limit = 0\ntimeout = 30\n"
@@ -128,16 +123,17 @@ class Setup:
         self.wait_for(lambda: self.runs() >= 1, "the daemon's first run")
 
     def stop(self) -> None:
-        """Stop the daemon (SIGTERM, SIGKILL after 30 s) and the stand-in."""
-        for process in (self.daemon, self.standin):
-            if process is None or process.poll() is not None:
-                continue
-            process.send_signal(signal.SIGTERM)
+        """Stop the daemon (SIGTERM, SIGKILL after 30 s), then the stand-in."""
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
             try:
-                process.wait(30)
+                self.daemon.wait(30)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                self.daemon.kill()
+                self.daemon.wait()
+        if self.standin is not None:
+            self.standin.shutdown()
+            self.standin.server_close()
 
     def check(self) -> None:
         """Raise :class:`Stopped` if the daemon has ended or the time is up."""
@@ -283,6 +279,10 @@ def run(args: argparse.Namespace) -> None:
         statuses = setup.statuses()
         if statuses != {"registered": args.records}:
             print(f"records not all registered: {statuses}")
+        assert setup.standin is not None
+        seen = setup.standin.datacite.seen
+        refused = sum(not 200 <= s.status < 300 for s in seen)
+        print(f"stand-in: {len(seen):,} requests, {refused:,} not 2xx")
 
 
 if __name__ == "__main__":
