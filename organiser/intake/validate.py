@@ -26,9 +26,29 @@ SCHEMA = "schemas/datacite-v4.7.json"
 
 
 @cache
+def _schema() -> dict[str, Any]:
+    return json.loads((resources.files("organiser.intake") / SCHEMA).read_text())
+
+
+@cache
 def _validator() -> Any:
-    schema = json.loads((resources.files("organiser.intake") / SCHEMA).read_text())
-    return jsonschema_rs.validator_for(schema)
+    return jsonschema_rs.validator_for(_schema())
+
+
+@cache
+def _known_names() -> frozenset[str]:
+    """Give every property name the schema defines somewhere."""
+    names: set[str] = set()
+    pending: list[Any] = [_schema()]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("properties"), dict):
+                names.update(value["properties"])
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+    return frozenset(names)
 
 
 def schema_form(attributes: dict[str, Any], url: str | None) -> dict[str, Any]:
@@ -56,12 +76,38 @@ def schema_form(attributes: dict[str, Any], url: str | None) -> dict[str, Any]:
 
 def schema_errors(attributes: dict[str, Any], url: str | None) -> list[str]:
     """Give one line per way ``attributes`` break the DataCite schema (empty: valid)."""
-    errors = _validator().iter_errors(schema_form(attributes, url))
+    errors = list(_validator().iter_errors(schema_form(attributes, url)))
+    refused = {tuple(str(p) for p in e.instance_path) for e in errors}
     lines = []
     for error in sorted(errors, key=lambda e: [str(p) for p in e.instance_path]):
+        message = _unevaluated(error, refused)
+        if message is None:
+            continue
         where = ".".join(str(p) for p in error.instance_path) or "metadata"
-        lines.append(f"{where}: {_message(error.message)}")
+        lines.append(f"{where}: {_message(message)}")
     return lines
+
+
+def _unevaluated(error: Any, refused: set[tuple[str, ...]]) -> str | None:
+    """Give the message for ``error``, or None when it only repeats the others.
+
+    When a rule of an object fails (e.g. its ``relationType`` is not in the vocabulary), the
+    schema's ``unevaluatedProperties: false`` names every property that rule covers a second
+    time, as "unevaluated". Those are left out when another error lies inside the same object
+    and the schema knows the name; a name the schema does not know is still named.
+    """
+    kind = getattr(error, "kind", None)
+    unexpected = getattr(kind, "unexpected", None)
+    if getattr(kind, "name", None) != "unevaluatedProperties" or not unexpected:
+        return str(error.message)
+    path = tuple(str(p) for p in error.instance_path)
+    inside = any(len(r) > len(path) and r[: len(path)] == path for r in refused)
+    left = [n for n in unexpected if not (inside and n in _known_names())]
+    if not left:
+        return None
+    if len(left) == len(unexpected):
+        return str(error.message)
+    return f"properties not allowed here: {', '.join(repr(n) for n in left)}"
 
 
 def _message(text: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 
 from lxml import etree
 
+from organiser.intake import bounds
+
 KERNEL4 = "http://datacite.org/schema/kernel-4"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -162,8 +164,10 @@ def _coordinates(element: etree._Element) -> dict[str, Any]:
 
 
 def _number(text: str) -> float | str:
-    """Give ``text`` as a float when it is a finite decimal number, else ``text``."""
-    if len(text) <= 100 and _DECIMAL.fullmatch(text):
+    """Give ``text`` as a float when it is a finite decimal number of at most
+    :data:`~organiser.intake.bounds.MAX_NUMBER_CHARS` characters (as JSON intake reads
+    numbers), else ``text``."""
+    if len(text) <= bounds.MAX_NUMBER_CHARS and _DECIMAL.fullmatch(text):
         value = float(text)
         if math.isfinite(value):
             return value
