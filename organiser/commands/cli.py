@@ -48,7 +48,7 @@ COMMANDS = {
         "Run the passes on a schedule ([scheduler] cron, UTC; default every 15 minutes).",
     ),
     "delete": Lazy(
-        "organiser.commands.marks:delete",
+        "organiser.commands.delete:delete",
         "Mark records to-be-deleted (drafts are deleted, registered DOIs hidden).",
     ),
     "import": Lazy(
@@ -60,21 +60,21 @@ COMMANDS = {
         "List records with their DOI, identifier, status and last error.",
     ),
     "register": Lazy(
-        "organiser.commands.marks:register",
+        "organiser.commands.register:register",
         "Mark records to-be-registered (the next --register-all publishes them).",
     ),
     "reject": Lazy(
-        "organiser.commands.review:reject",
+        "organiser.commands.reject:reject",
         "Send records in review back, with the reason in their history: a first release to "
         "reserved, a submitter's change to a published DOI (update-review) dropped.",
     ),
     "report": Lazy(
-        "organiser.commands.review:report",
+        "organiser.commands.report:report",
         "What is pending release: records in review, approved records waiting for the "
         "register pass, and records whose last try failed, per node and submitter, with age.",
     ),
     "reserve": Lazy(
-        "organiser.commands.marks:reserve",
+        "organiser.commands.reserve:reserve",
         "Mark new records to-be-reserved from metadata files, directories or URLs.",
     ),
     "serve": Lazy(
@@ -90,7 +90,7 @@ COMMANDS = {
         "records with failures, and the last run.",
     ),
     "submit": Lazy(
-        "organiser.commands.review:submit",
+        "organiser.commands.submit:submit",
         # click ends the first sentence at the first word ending in a full stop ("ID...")
         "Submit reserved records for release: they go to review, where an operator approves "
         "them (organiser register ID...) or sends them back (organiser reject ID...",
@@ -99,7 +99,7 @@ COMMANDS = {
         "organiser.commands.token:token", "Bearer tokens of the web API (organiser serve)."
     ),
     "update": Lazy(
-        "organiser.commands.marks:update",
+        "organiser.commands.update:update",
         "Give a record new metadata from one file or URL; the next --update-all sends it.",
     ),
 }
@@ -350,21 +350,21 @@ def _dry_run(app: App, names: list[str], pushes: list[tuple[str, str]]) -> None:
 
 def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool) -> int:
     from organiser.actions import run as run_action
-    from organiser.commands import render
+    from organiser.commands import progress
     from organiser.commands.signals import stopping_on_signals
     from organiser.engine.stop import StopFlag
 
     stop = StopFlag()
-    observer = render.ProgressBar() if sys.stdout.isatty() and not quiet else None
+    observer = progress.ProgressBar() if sys.stdout.isatty() and not quiet else None
     code = 0
     with stopping_on_signals(stop), app.run_lock.held_for():
         if names:
             actor = "organiser " + " ".join(BY_NAME[n].all_flag for n in names)
             outcome = run_action.run_passes(app, names, actor, stop, observer)
-            code = render.outcome(outcome, quiet)
+            code = progress.outcome(outcome, quiet)
         for what, ref in pushes:
             if code >= EXIT_UNAVAILABLE:  # DataCite unreachable or interrupted: do not go on
                 break
             outcome = run_action.push(app, what, ref, stop, observer)
-            code = max(code, render.outcome(outcome, quiet, push=True))
+            code = max(code, progress.outcome(outcome, quiet, push=True))
     return code

@@ -1,4 +1,5 @@
-"""How commands show results: record lines, run summaries, a progress bar."""
+"""How commands show records: one line each (DOI, identifier, status, then the rest) or
+JSON. A run's summary and progress bar are in :mod:`organiser.commands.progress`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,7 @@ from typing import Any
 
 import click
 
-from organiser.actions.run import RunOutcome
-from organiser.actions.views import RecordSummary
-from organiser.engine.passes import Observer
-from organiser.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, signal_exit_code
-from organiser.storage.models import Record
+from organiser.actions.views import Marked, RecordSummary
 
 
 def record_row(r: RecordSummary) -> dict[str, Any]:
@@ -51,56 +48,8 @@ def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
         click.echo(f"{r.doi}\t{r.identifier}\t{r.status}\t{r.id}{error}")
 
 
-def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:
-    """Print a run's failures (stderr), pass summaries (unless ``quiet``; for a ``push`` only
-    the passes that met the record) and why it was cut short; give its exit code."""
-    result = run.result
-    for failure in result.failures:
-        click.echo(
-            f"error: {failure.pass_name} {failure.doi} ({failure.identifier}): {failure.error}",
-            err=True,
-        )
-    if not quiet:
-        shown = result.passes
-        if push:
-            met = [c for c in shown if c.done or c.failed or c.skipped]
-            shown = met or shown[-1:]
-        for counts in shown:
-            click.echo(counts.summary())
-    if run.alert_warning:
-        click.echo(f"warning: {run.alert_warning}", err=True)
-    if result.interrupted:
-        click.echo(
-            f"interrupted by {result.interrupted}: the record in flight was finished or left "
-            "as it was, claims released; the rest waits for the next run",
-            err=True,
-        )
-        return signal_exit_code(result.interrupted)
-    if result.outage:
-        click.echo(
-            f"error: run stopped, records not yet sent keep their state: {result.outage}",
-            err=True,
-        )
-        return EXIT_UNAVAILABLE
-    return EXIT_FAILED if result.failures else EXIT_OK
-
-
-class ProgressBar(Observer):
-    """A progress bar per pass on the terminal."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def pass_started(self, name: str, due: int) -> None:
-        if due:
-            self._bar = click.progressbar(length=due, label=f"{name:<8}", show_pos=True)
-            self._bar.__enter__()
-
-    def record_handled(self, name: str, record: Record, outcome: str) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def pass_finished(self, name: str) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+def marked(done: list[Marked], prefix: str = "") -> None:
+    """Print one line per marked record: DOI, identifier, status (as the mark left it)."""
+    for start in range(0, len(done), 1000):  # written a block at a time
+        block = done[start : start + 1000]
+        click.echo("\n".join(f"{prefix}{m.doi}\t{m.identifier}\t{m.status}" for m in block))

@@ -1,4 +1,4 @@
-"""Subcommands that mark records in the local database; none of them talks to DataCite."""
+"""``organiser reserve``: mark new records to-be-reserved (through the reserve action)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,9 @@ import click
 
 from organiser.actions import marking
 from organiser.actions.access import Actor
-from organiser.actions.views import Marked
 from organiser.app import App
+from organiser.commands import render
 from organiser.commands.cli import cli
-from organiser.domain.states import State
-
-
-def echo_marked(done: list[Marked], prefix: str = "") -> None:
-    """Print one line per marked record: DOI, identifier, status (as the mark left it)."""
-    for start in range(0, len(done), 1000):  # written a block at a time
-        block = done[start : start + 1000]
-        click.echo("\n".join(f"{prefix}{m.doi}\t{m.identifier}\t{m.status}" for m in block))
 
 
 @cli.command()
@@ -68,42 +60,4 @@ def reserve(
     for start in range(0, len(done.new), 1000):  # a line per record, written a block at a time
         block = done.new[start : start + 1000]
         click.echo("\n".join(f"{new.doi}\t{new.identifier}\t{done.state}" for new in block))
-    echo_marked(done.related)
-
-
-@cli.command()
-@click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@click.pass_obj
-def register(app: App, ids: tuple[str, ...]) -> None:
-    """Mark records to-be-registered (the next --register-all publishes them)."""
-    echo_marked(marking.register(app, Actor.operator(), ids))
-
-
-@cli.command()
-@click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@click.pass_obj
-def delete(app: App, ids: tuple[str, ...]) -> None:
-    """Mark records to-be-deleted (drafts are deleted, registered DOIs hidden)."""
-    echo_marked(marking.delete(app, Actor.operator(), ids))
-
-
-@cli.command()
-@click.argument("first", metavar="[ID]")
-@click.argument("second", required=False, metavar="SOURCE")
-@click.option("--node", help="Node for crosswalking a PDS4 label (default: the record's own).")
-@click.pass_obj
-def update(app: App, first: str, second: str | None, node: str | None) -> None:
-    """Give a record new metadata from one file or URL; the next --update-all sends it.
-
-    Without ID the record is found by the source's DOI, its identifier, or (a new version of
-    a PDS4 product) its LID; the earlier LIDVIDs stay in the record's identifiers.
-    """
-    ref, source = (first, second) if second is not None else (None, first)
-    done = marking.update(app, Actor.operator(), ref, source, node)
-    echo_marked([done])
-    if done.previous is State.REVIEW and done.status != State.REVIEW:
-        click.echo(
-            f"warning: {done.doi} left review: new metadata needs a new review; submit it "
-            "again once the update pass (-u) has sent it",
-            err=True,
-        )
+    render.marked(done.related)

@@ -1,4 +1,4 @@
-"""Review before release: submit, reject, and the pending-release report (issue 9)."""
+"""``organiser report``: what is pending release, optionally mailed."""
 
 from __future__ import annotations
 
@@ -7,44 +7,10 @@ import json
 import click
 
 from organiser.actions import report as pending_report
-from organiser.actions import review as review_action
 from organiser.actions.access import Actor
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.commands.marks import echo_marked
 from organiser.errors import EXIT_FAILED, UserError
-
-
-@cli.command()
-@click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@click.option(
-    "--dry-run", is_flag=True, help="Check every record and show what would change; write nothing."
-)
-@click.pass_obj
-def submit(app: App, ids: tuple[str, ...], dry_run: bool) -> None:
-    """Submit reserved records for release: they go to review, where an operator approves
-    them (organiser register ID...) or sends them back (organiser reject ID... --reason).
-
-    With [api] review = false they are marked to-be-registered directly. All or nothing:
-    one unknown or refused record (e.g. not reserved yet) and nothing is changed.
-    """
-    done = review_action.submit(app, Actor.operator(), ids, dry_run)
-    echo_marked(done, "would mark\t" if dry_run else "")
-
-
-@cli.command()
-@click.argument("ids", nargs=-1, required=True, metavar="ID...")
-@click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the records' history).")
-@click.option(
-    "--dry-run", is_flag=True, help="Check every record and show what would change; write nothing."
-)
-@click.pass_obj
-def reject(app: App, ids: tuple[str, ...], reason: str, dry_run: bool) -> None:
-    """Send records in review back, with the reason in their history: a first release to
-    reserved, a submitter's change to a published DOI (update-review) dropped. All or
-    nothing: one unknown record or one not in review and nothing is changed."""
-    done = review_action.reject(app, Actor.operator(), ids, reason, dry_run)
-    echo_marked(done, "would mark\t" if dry_run else "")
 
 
 @cli.command()
