@@ -5,7 +5,6 @@ the console script's ``main()``), as a process for what needs one."""
 from __future__ import annotations
 
 import copy
-import gc
 import json
 import logging
 import os
@@ -85,7 +84,11 @@ def standin() -> Iterator[StandinServer]:
     server = StandinServer(
         DataCite({USER: (PASSWORD, [PREFIX]), "OTHER.CLIENT": ("x", ["10.9999"])})
     )
-    server.start()
+    # serve_forever checks for shutdown() every poll_interval (0.5 s by default: half a second
+    # of every test's teardown)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     yield server
     server.shutdown()
     server.server_close()
@@ -183,7 +186,6 @@ def run_in_process(args: list[str], environ: dict[str, str]) -> subprocess.Compl
                     database_proxy.obj.close()
                 if saved_database is not None:
                     database_proxy.initialize(saved_database)
-            gc.collect()  # the connections of the command's worker threads, closed as at exit
         stdout = out.getvalue().decode("utf-8", "replace")
         stderr = err.getvalue().decode("utf-8", "replace")
     return subprocess.CompletedProcess(["organiser", *args], code, stdout, stderr)

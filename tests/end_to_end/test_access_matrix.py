@@ -259,6 +259,7 @@ def test_every_role_on_every_status_through_the_actions(env: Env) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_rejected_change_is_dropped_and_never_sent(env: Env) -> None:
     app = _app(env)
     dois = build(env, app, ["x"])["x"]
@@ -383,6 +384,7 @@ def test_a_submitter_cannot_name_a_doi_to_adopt(env: Env) -> None:
     assert env.server.datacite.states() == {"10.5072/existing-1": "findable"}
 
 
+@pytest.mark.slow
 def test_a_new_version_of_another_submitters_record_is_refused(env: Env) -> None:
     env.write_config(intake={"versioned_dois": "true"})
     app = _app(env)
@@ -404,6 +406,7 @@ def test_a_new_version_of_another_submitters_record_is_refused(env: Env) -> None
     assert [m.status for m in done.related] == ["update-review"]
 
 
+@pytest.mark.slow
 def test_an_update_cannot_take_another_records_identifier(env: Env) -> None:
     """A record known by a local id takes the identifier its new metadata brings, but never
     one another live record carries."""
@@ -427,6 +430,7 @@ def test_an_update_cannot_take_another_records_identifier(env: Env) -> None:
     assert store.find(theirs.identifier).doi == theirs.doi
 
 
+@pytest.mark.slow
 def test_show_lists_a_held_change_field_by_field(env: Env) -> None:
     app = _app(env)
     doi = build(env, app, ["x"])["x"]["update-review"]
@@ -443,6 +447,7 @@ def test_show_lists_a_held_change_field_by_field(env: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_check_compares_a_published_record_whose_change_is_in_review(env: Env) -> None:
     """DataCite keeps the published DOI while its change waits: ``check`` compares it (drift
     behind organiser's back is reported) and ``--repair`` leaves the held change alone."""

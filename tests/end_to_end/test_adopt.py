@@ -71,6 +71,7 @@ def test_a_draft_held_for_the_label_makes_it_reserved(marked: Env) -> None:
     assert _requests(marked) == [("GET", None)]
 
 
+@pytest.mark.slow
 def test_registering_adopts_a_held_draft_with_one_publish(marked: Env) -> None:
     _hold(marked, None)
     assert marked.run("register", "1").returncode == 0

@@ -136,6 +136,7 @@ def reserve(env: Env, folder: str, count: int, start: int, *options: str) -> lis
     return [line.split("\t")[0] for line in result.stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_a_lasting_failure_is_mailed_once_and_a_new_one_once_more(
     env: Env, smtp: tuple[Inbox, int]
 ) -> None:
@@ -174,6 +175,7 @@ def test_a_lasting_failure_is_mailed_once_and_a_new_one_once_more(
     assert statuses == ["to-be-reserved", "reserved", "reserved", "reserved", "to-be-reserved"]
 
 
+@pytest.mark.slow
 def test_failing_again_after_working_is_mailed_again(env: Env, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     with_mail(env, port)
@@ -204,6 +206,7 @@ def test_failing_again_after_working_is_mailed_again(env: Env, smtp: tuple[Inbox
     assert again.subject == digest.subject
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cause", ["credentials", "unreachable"])
 def test_an_outage_is_mailed_when_it_starts_and_when_it_clears(
     env: Env, smtp: tuple[Inbox, int], cause: str
@@ -252,6 +255,7 @@ def test_an_outage_is_mailed_when_it_starts_and_when_it_clears(
         assert wrong.encode() not in mail.raw and PASSWORD.encode() not in mail.raw
 
 
+@pytest.mark.slow
 def test_mail_down_the_run_completes_and_the_alert_goes_out_with_the_next_run(
     env: Env, smtp: tuple[Inbox, int]
 ) -> None:
@@ -281,6 +285,7 @@ def test_mail_down_the_run_completes_and_the_alert_goes_out_with_the_next_run(
     assert inbox.take() == []
 
 
+@pytest.mark.slow
 def test_a_push_while_datacite_is_unreachable_does_not_clear_the_outage(
     env: Env, smtp: tuple[Inbox, int]
 ) -> None:
@@ -307,6 +312,7 @@ def test_a_push_while_datacite_is_unreachable_does_not_clear_the_outage(
     assert cleared.subject.startswith("[organiser] DataCite problem cleared on ")
 
 
+@pytest.mark.slow
 def test_mail_down_while_an_outage_clears_and_comes_back(env: Env, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     with_mail(env, port)
@@ -336,6 +342,7 @@ def test_mail_down_while_an_outage_clears_and_comes_back(env: Env, smtp: tuple[I
     assert {r.status for r in env.records()} == {"reserved"}
 
 
+@pytest.mark.slow
 def test_submitters_get_their_own_failures_the_operators_all(
     env: Env, smtp: tuple[Inbox, int]
 ) -> None:
@@ -369,6 +376,7 @@ def test_submitters_get_their_own_failures_the_operators_all(
     assert inbox.take() == []
 
 
+@pytest.mark.slow
 def test_no_secret_in_any_mail_and_the_mailer_logs_in(env: Env, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     with_mail(env, port, username=SMTP_USER, password=SMTP_PASSWORD, notify_submitters="true")
@@ -399,6 +407,7 @@ def test_no_secret_in_any_mail_and_the_mailer_logs_in(env: Env, smtp: tuple[Inbo
     assert inbox.take() == []
 
 
+@pytest.mark.slow
 def test_a_refused_submitter_address_holds_up_nobody(env: Env, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     inbox.refuse = {"gone@example.org"}

@@ -161,7 +161,9 @@ def label_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
             pass
 
     server = http.server.ThreadingHTTPServer((LABEL_HOST, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     yield f"http://{LABEL_HOST}:{server.server_address[1]}", asked
     server.shutdown()
     server.server_close()

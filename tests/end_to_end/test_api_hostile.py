@@ -294,6 +294,7 @@ def slow_host() -> Iterator[tuple[str, threading.Event]]:
     listener.close()
 
 
+@pytest.mark.slow
 def test_slow_url_fetches_are_bounded_and_starve_nothing(
     tmp_path: Path, slow_host: tuple[str, threading.Event]
 ) -> None:

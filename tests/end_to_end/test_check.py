@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
 from test_alerts import OPERATORS, Inbox, smtp, with_mail  # noqa: F401  (smtp: a fixture)
 
 from conftest import Env, write_records
@@ -35,6 +36,7 @@ def _lines(result: subprocess.CompletedProcess[str]) -> list[list[str]]:
     return [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
 
 
+@pytest.mark.slow
 def test_check_reports_exactly_the_drift_and_repair_puts_it_right(env: Env) -> None:
     dois = _registered(env, 6)
     clean = env.run("check")
@@ -77,6 +79,7 @@ def test_check_reports_exactly_the_drift_and_repair_puts_it_right(env: Env) -> N
     assert _lines(again) == []
 
 
+@pytest.mark.slow
 def test_a_doi_hidden_at_datacite_is_published_again_by_the_repair(env: Env) -> None:
     dois = _registered(env, 2)
     env.server.datacite.dois[dois[1]]["state"] = "registered"  # hidden in Fabrica
@@ -93,6 +96,7 @@ def test_a_doi_hidden_at_datacite_is_published_again_by_the_repair(env: Env) -> 
     assert env.remote == {doi: "findable" for doi in dois}
 
 
+@pytest.mark.slow
 def test_drift_is_mailed_once_as_one_section(env: Env, smtp: tuple[Inbox, int]) -> None:  # noqa: F811
     inbox, port = smtp
     dois = _registered(env, 3)

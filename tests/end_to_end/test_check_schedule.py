@@ -42,6 +42,7 @@ def test_without_check_cron_there_is_no_check_job(app: App) -> None:
     assert app.config["scheduler"]["check_cron"] == "off"
 
 
+@pytest.mark.slow
 def test_a_scheduled_check_with_repair_marks_and_notes_the_drift(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:

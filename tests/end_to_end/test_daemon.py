@@ -165,6 +165,7 @@ def test_daemon_notifies_systemd_logs_json_and_reloads_on_sighup(env: Env) -> No
     assert [e["cron"] for e in reloaded] == ["*/5 * * * *"]
 
 
+@pytest.mark.slow
 def test_a_run_that_finds_the_lock_taken_exits_75_and_touches_nothing(env: Env) -> None:
     _reserved(env, 2)
     before, requests = env.snapshot(), len(env.server.datacite.seen)
@@ -216,6 +217,7 @@ def test_a_signal_stops_a_run_after_the_record_in_flight(
     assert sum(1 for state in env.remote.values() if state == "findable") == done
 
 
+@pytest.mark.slow
 def test_an_outage_prints_what_was_done(env: Env) -> None:
     write_records(env.tmp / "in", 12)
     env.ok("reserve", str(env.tmp / "in"))
@@ -231,6 +233,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+@pytest.mark.slow
 def test_the_state_dir_defaults_to_systemds_state_directory(env: Env) -> None:
     _reserved(env, 1)  # with the test's own state_dir: nothing goes to ~/.local/state
     env.settings["organiser"].pop("state_dir")

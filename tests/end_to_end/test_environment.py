@@ -117,6 +117,7 @@ def test_a_full_disk_in_the_middle_of_a_pass(env: Env) -> None:
     assert len(env.remote) == 60 and all(r.doi in env.remote for r in records)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("section", "key", "value", "rule"),
     [
@@ -161,11 +162,12 @@ class _WebSite(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_a_datacite_url_that_is_not_datacite_stops_at_once(env: Env) -> None:
     write_records(env.tmp / "in", 20)
     env.ok("reserve", str(env.tmp / "in"))
     site = ThreadingHTTPServer(("127.0.0.1", 0), _WebSite)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
+    threading.Thread(target=site.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         env.write_config(datacite={"url": f"http://127.0.0.1:{site.server_address[1]}"})
         result = env.run("-s")
@@ -189,6 +191,7 @@ def test_config_check_masks_credentials_in_urls(env: Env) -> None:
     assert "url-secret" not in result.stdout and "standin-secret-4711" not in result.stdout
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_state_dir(env: Env) -> None:
     write_records(env.tmp / "in", 1)
     env.ok("reserve", str(env.tmp / "in"))

@@ -34,6 +34,7 @@ def _refused(env: Env, result: subprocess.CompletedProcess[str], before: list) -
     return lines[0]
 
 
+@pytest.mark.slow
 def test_malformed_json_is_refused(marked: Env) -> None:
     bad = marked.tmp / "bad.json"
     bad.write_text('{"titles": [{"title": "x"}],')
@@ -48,6 +49,7 @@ def test_malformed_json_is_refused(marked: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_malformed_xml_is_refused(marked: Env) -> None:
     bad = marked.tmp / "bad.xml"
     bad.write_text((DATA / "datacite" / "kernel4_sample.xml").read_text()[:900])
@@ -55,6 +57,7 @@ def test_malformed_xml_is_refused(marked: Env) -> None:
     assert line.startswith(f"Error: {bad}: not well-formed XML: ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
@@ -86,6 +89,7 @@ def test_unusable_files_are_refused(
     assert line.startswith(f"Error: {path}: {problem}")
 
 
+@pytest.mark.slow
 def test_unknown_id_is_refused(marked: Env) -> None:
     before = marked.snapshot()
     line = _refused(marked, marked.run("register", "1", "urn:nasa:pds:nothing::1.0"), before)
@@ -98,6 +102,7 @@ def test_unknown_id_is_refused(marked: Env) -> None:
     assert line == f"Error: {huge}: no record with this DOI, identifier or id"
 
 
+@pytest.mark.slow
 def test_invalid_transitions_are_refused(marked: Env) -> None:
     before = marked.snapshot()
     deleted = marked.records()[1]
@@ -115,6 +120,7 @@ def test_invalid_transitions_are_refused(marked: Env) -> None:
     assert "already has DOI" in line and "use 'organiser update'" in line
 
 
+@pytest.mark.slow
 def test_config_without_prefix_is_refused(marked: Env) -> None:
     before = marked.snapshot()
     del marked.settings["datacite"]["prefix"]

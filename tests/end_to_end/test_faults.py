@@ -92,6 +92,7 @@ def test_errors_and_timeouts_settle_within_a_few_runs(env: Env) -> None:
     assert all(r.attempts == 0 and r.last_error is None for r in records)
 
 
+@pytest.mark.slow
 def test_outage_mid_pass_stops_the_run_and_marks_nothing_failed(env: Env) -> None:
     env.write_config(datacite={"retries": "2"})
     write_records(env.tmp / "in", 20)
@@ -148,6 +149,7 @@ def test_kill_during_a_pass_then_a_normal_run_completes_everything(env: Env) -> 
     assert {r.doi: "draft" for r in records} == env.remote
 
 
+@pytest.mark.slow
 def test_one_record_refused_the_others_complete(env: Env) -> None:
     write_records(env.tmp / "in", 9)
     write_records(env.tmp / "in", 1, start=9, url=None)
@@ -171,6 +173,7 @@ def test_one_record_refused_the_others_complete(env: Env) -> None:
     assert (again.returncode, again.stdout.strip()) == (0, "register: 0 done, 0 failed, 1 skipped")
 
 
+@pytest.mark.slow
 def test_someone_elses_doi_gets_a_fresh_suffix(env: Env) -> None:
     write_records(env.tmp / "in", 1)
     env.ok("reserve", str(env.tmp / "in"))

@@ -40,6 +40,7 @@ def _one_line(result: object) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_run_against_another_endpoint_is_refused_until_rebind(
     env: Env, second: StandinServer
 ) -> None:
@@ -86,6 +87,7 @@ def test_a_run_against_another_endpoint_is_refused_until_rebind(
     assert {r.status for r in env.records()} == {"reserved"}
 
 
+@pytest.mark.slow
 def test_another_account_on_the_same_endpoint_is_refused(env: Env) -> None:
     write_records(env.tmp / "in", 1)
     env.ok("reserve", str(env.tmp / "in"))
@@ -107,6 +109,7 @@ def test_another_account_on_the_same_endpoint_is_refused(env: Env) -> None:
     assert len(env.server.datacite.seen) == sent + 1
 
 
+@pytest.mark.slow
 def test_check_and_a_dry_import_do_not_bind_an_import_does(env: Env) -> None:
     env.server.datacite.add(f"{PREFIX}/held-1", {"titles": [{"title": "Held"}]}, state="findable")
     env.ok("import", "--dry-run")
@@ -116,6 +119,7 @@ def test_check_and_a_dry_import_do_not_bind_an_import_does(env: Env) -> None:
     assert _bindings(env) == [(env.server.url, USER, "first use", "organiser import")]
 
 
+@pytest.mark.slow
 def test_rebind_of_an_unbound_database_binds_it_and_twice_changes_nothing(env: Env) -> None:
     assert env.ok("config", "rebind").stdout == (
         f"bound to {env.server.url} as {USER} (the database was not bound yet)\n"
@@ -126,6 +130,7 @@ def test_rebind_of_an_unbound_database_binds_it_and_twice_changes_nothing(env: E
     assert [row[2] for row in _bindings(env)] == ["first use"]
 
 
+@pytest.mark.slow
 def test_test_prefix_with_the_production_url_is_refused_when_read(env: Env) -> None:
     env.write_config(datacite={"url": "https://api.datacite.org"})
     for args in (["-s"], ["config", "check"], ["status"]):

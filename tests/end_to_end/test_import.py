@@ -117,6 +117,7 @@ def _assert_imported(env: Env, expected: dict[str, tuple[str, str, str | None]])
     }
 
 
+@pytest.mark.slow
 def test_importing_an_account_of_2500_dois_in_mixed_states(env: Env) -> None:
     expected = preload(env.server.datacite, 2500)
     env.write_config(datacite={"rate_limit": "10"})
@@ -160,6 +161,7 @@ def test_importing_an_account_of_2500_dois_in_mixed_states(env: Env) -> None:
     assert len(env.server.datacite.seen) - seen == 3  # 1000 + 1000 + 500: 3 pages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_an_outage_mid_import_keeps_whole_pages_and_a_rerun_completes(
     env: Env, database: str
@@ -202,6 +204,7 @@ def test_a_bad_since_is_one_line_and_touches_nothing(env: Env) -> None:
     assert len(env.server.datacite.seen) == seen  # DataCite was not even asked
 
 
+@pytest.mark.slow
 def test_a_reimport_refreshes_what_datacite_changed_and_keeps_local_intent(env: Env) -> None:
     api = env.server.datacite
     expected = preload(api, 20)

@@ -95,6 +95,7 @@ def test_flags_run_in_fixed_order_whatever_their_order(env: Env) -> None:
     assert sorted(env.remote.values()) == ["draft", "findable"]
 
 
+@pytest.mark.slow
 def test_register_doi_pushes_one_record_now(env: Env) -> None:
     identifiers = write_records(env.tmp / "in", 3)
     env.ok("reserve", str(env.tmp / "in"))
@@ -110,6 +111,7 @@ def test_register_doi_pushes_one_record_now(env: Env) -> None:
     assert env.remote[records[2].doi] == "findable"
 
 
+@pytest.mark.slow
 def test_update_doi_resends_metadata_and_delete_doi_hides(env: Env) -> None:
     write_records(env.tmp / "in", 1)
     env.ok("reserve", str(env.tmp / "in"))
@@ -131,6 +133,7 @@ def test_update_doi_resends_metadata_and_delete_doi_hides(env: Env) -> None:
     assert env.records()[0].status == "deleted"
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing_on_success_and_list_shows_queue(env: Env) -> None:
     write_records(env.tmp / "in", 2)
     env.ok("reserve", str(env.tmp / "in"))
@@ -169,6 +172,7 @@ def test_datacite_xml_source_and_a_doi_under_another_prefix(env: Env) -> None:
     assert env.records()[0].last_error.endswith("422 url: can't be blank")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_the_same_on_postgresql(env: Env) -> None:
     assert PG_URL is not None

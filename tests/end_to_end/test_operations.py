@@ -29,6 +29,7 @@ def _publishing(env: Env) -> bool:
     return any(s.event == "publish" for s in env.server.datacite.seen)
 
 
+@pytest.mark.slow
 def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
     _marked(env, 6)
     assert env.run("-s").returncode == 0
@@ -66,6 +67,7 @@ def test_status_reports_the_queue_and_the_last_run(env: Env) -> None:
     assert "failures: register 2 done/1 failed" in text
 
 
+@pytest.mark.slow
 def test_status_prometheus_textfile_parses_and_is_written_atomically(env: Env) -> None:
     _marked(env, 3)
     assert env.run("-s").returncode == 0
@@ -93,6 +95,7 @@ def test_status_prometheus_textfile_parses_and_is_written_atomically(env: Env) -
     assert unwritable.stderr.startswith(f"Error: --prometheus {env.tmp / 'missing' / 'x.prom'}")
 
 
+@pytest.mark.slow
 def test_dry_run_shows_what_would_be_sent_and_changes_nothing(env: Env) -> None:
     _marked(env, 3)
     assert env.run("-s").returncode == 0

@@ -73,7 +73,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", asked
     server.shutdown()
     server.server_close()
@@ -102,6 +104,7 @@ def test_labels_are_reserved_and_the_same_label_twice_is_refused(env: Env) -> No
     )
 
 
+@pytest.mark.slow
 def test_node_is_required_and_checked(env: Env) -> None:
     path = label(env.tmp / "in", "bundle.xml")
     [line] = _refused(env, env.run("reserve", str(path)), [])
@@ -136,6 +139,7 @@ def test_dry_run_writes_nothing(env: Env) -> None:
     assert env.snapshot() == []
 
 
+@pytest.mark.slow
 def test_a_title_used_by_another_identifier_needs_force(env: Env) -> None:
     first = label(env.tmp / "a", "one.xml", title="Same Title")
     other = label(env.tmp / "b", "two.xml", title="Same Title", lid="urn:nasa:pds:elsewhere")
@@ -197,6 +201,7 @@ def test_a_new_version_is_refused_unless_versioned_dois(env: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_versioned_dois(env: Env) -> None:
     env.write_config(intake={"versioned_dois": "true"})
     env.ok("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")
@@ -312,6 +317,7 @@ def test_a_spreadsheet_with_one_bad_row(env: Env) -> None:
     )
 
 
+@pytest.mark.slow
 def test_labels_from_urls(env: Env, served: tuple[str, list[str]]) -> None:
     base, asked = served
     label(env.tmp / "www", "bundle.xml")
@@ -442,6 +448,7 @@ def test_an_oversized_label_is_refused_before_reading(env: Env) -> None:
     assert line == f"Error: {path}: larger than the 10 MB limit"
 
 
+@pytest.mark.slow
 def test_a_lost_create_is_recognised_after_the_lidvid_changed(env: Env) -> None:
     env.write_config(datacite={"retries": "1"})
     env.ok("reserve", str(label(env.tmp / "v1", "b.xml")), "--node", "img")

@@ -42,6 +42,7 @@ def _outcomes(env: Env, doi: str) -> list[tuple[str, str, str | None]]:
     return [(h.to_status, h.action, h.outcome) for h in rows]
 
 
+@pytest.mark.slow
 def test_submit_review_approve_and_the_register_pass_publishes(env: Env) -> None:
     dois = _reserve(env, "in", 3, 0, "--node", "img", "--submitter", "a@example.org")
     assert env.run("-s").returncode == 0
@@ -127,6 +128,7 @@ def test_submit_review_approve_and_the_register_pass_publishes(env: Env) -> None
     assert third.doi not in env.remote and _status(env)[third.doi] == "deleted"
 
 
+@pytest.mark.slow
 def test_without_review_submit_marks_to_be_registered(env: Env) -> None:
     env.write_config(api={"review": "false"})
     _reserve(env, "in", 2, 0)
@@ -146,6 +148,7 @@ def test_without_review_submit_marks_to_be_registered(env: Env) -> None:
     assert set(env.remote.values()) == {"findable"}
 
 
+@pytest.mark.slow
 def test_refused_moves_are_one_line_each_and_change_nothing(env: Env) -> None:
     waiting, reserved, in_review = _reserve(env, "in", 3, 0)
     env.faults(fail_dois={waiting: 422})
@@ -292,10 +295,12 @@ def _check_list_filters(env: Env) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_list_filters(env: Env) -> None:
     _check_list_filters(env)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_list_filters_on_postgresql(env: Env) -> None:
     assert PG_URL is not None
@@ -303,6 +308,7 @@ def test_list_filters_on_postgresql(env: Env) -> None:
     _check_list_filters(env)
 
 
+@pytest.mark.slow
 def test_bad_list_options_are_one_line(env: Env) -> None:
     _reserve(env, "in", 1, 0)
     for args, error in [
@@ -338,10 +344,12 @@ def _seed_pending(env: Env) -> dict[str, str]:
     return {"a1": a1, "a2": a2, "a3": a3, "b1": b1, "p1": p1}
 
 
+@pytest.mark.slow
 def test_the_pending_release_report(env: Env) -> None:
     _check_report(env)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="ORGANISER_TEST_POSTGRES_URL not set")
 def test_the_pending_release_report_on_postgresql(env: Env) -> None:
     assert PG_URL is not None
@@ -406,6 +414,7 @@ def _csv(mail: object) -> tuple[str | None, list[list[str]]]:
     return part.get_filename(), list(csv.reader(io.StringIO(part.get_content())))
 
 
+@pytest.mark.slow
 def test_the_report_by_email_with_the_csv(env: Env, smtp: tuple[Inbox, int]) -> None:  # noqa: F811
     inbox, port = smtp
     d = _seed_pending(env)
@@ -468,6 +477,7 @@ def test_the_report_by_email_with_the_csv(env: Env, smtp: tuple[Inbox, int]) -> 
     assert all(d["a1"] not in m.body and d["b1"] in m.body for m in mails)
 
 
+@pytest.mark.slow
 def test_a_mail_that_cannot_be_sent_is_a_warning_and_exit_1(env: Env) -> None:
     _seed_pending(env)
     with socket.socket() as s:  # a port nothing listens on

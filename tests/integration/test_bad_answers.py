@@ -118,6 +118,7 @@ BAD_CREATES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("faults", "error", "transient"), BAD_CREATES)
 def test_a_bad_answer_to_a_create_fails_the_record_and_marks_nothing(
     standin: StandinServer, record: Record, faults: dict, error: str, transient: bool
@@ -172,6 +173,7 @@ def test_a_draft_answered_to_a_publishing_create_is_a_state_mismatch(
     assert _seen(standin) == [("POST", DOI, "publish", 201)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("faults", "error"),
     [
@@ -204,6 +206,7 @@ def test_a_bad_answer_to_a_publish_leaves_the_record_to_be_registered(
     assert _seen(standin) == [("PUT", DOI, "publish", 200)]
 
 
+@pytest.mark.slow
 def test_a_trickled_answer_is_cut_at_the_deadline_on_every_retry(
     standin: StandinServer, record: Record
 ) -> None:

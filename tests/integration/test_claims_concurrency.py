@@ -218,6 +218,7 @@ def test_dead_claims_are_freed_for_this_host_only(db: str) -> None:
 # -- an idle run reads no whole table ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_idle_run_reads_records_only_through_indexes(
     db: str, standin: StandinServer, tmp_path: Path
 ) -> None:
@@ -227,6 +228,7 @@ def test_an_idle_run_reads_records_only_through_indexes(
     assert _unindexed(statements) == []
 
 
+@pytest.mark.slow
 def test_claiming_and_settling_read_records_only_through_indexes(db: str) -> None:
     _settled_database()
     _insert(5, start=100)
@@ -245,6 +247,7 @@ def test_claiming_and_settling_read_records_only_through_indexes(db: str) -> Non
     assert _unindexed(statements) == []
 
 
+@pytest.mark.slow
 def test_the_plan_check_notices_a_missing_index(
     db: str, standin: StandinServer, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ def test_a_large_batch_whose_last_file_is_bad_marks_nothing(env: Env, problem: s
     assert env.snapshot() == []
 
 
+@pytest.mark.slow
 def test_a_large_batch_whose_last_doi_is_taken_marks_nothing(env: Env) -> None:
     write_records(env.tmp / "earlier", 1, start=5000)
     assert env.run("reserve", str(env.tmp / "earlier")).returncode == 0

@@ -87,6 +87,7 @@ def _mark(count: int, start: int) -> None:
     records.insert_new(new, "test", datetime(2026, 1, 1))
 
 
+@pytest.mark.slow
 def test_a_run_leaves_no_database_or_http_connection_open(
     tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch, no_collector: None
 ) -> None:

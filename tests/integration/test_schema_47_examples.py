@@ -68,6 +68,7 @@ def test_the_examples_are_the_official_ones(xsd: etree.XMLSchema) -> None:
         assert xsd.validate(etree.parse(str(path))), (path.name, xsd.error_log.last_error)
 
 
+@pytest.mark.slow
 def test_every_example_reaches_datacite_with_its_47_values(env: Env, xsd: etree.XMLSchema) -> None:
     app = _examples_app(env)
     dois = _reserve_each(app, EXAMPLES)
@@ -89,6 +90,7 @@ def test_every_example_reaches_datacite_with_its_47_values(env: Env, xsd: etree.
         _assert_coordinates_are_numbers(received)
 
 
+@pytest.mark.slow
 def test_the_47_values_themselves_reach_datacite(env: Env) -> None:
     """Spelled out, so a regression names what it lost (the facts comparison above covers
     every value): Award, Project, translations, Other with its information, Coverage,

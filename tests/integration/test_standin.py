@@ -285,6 +285,7 @@ def test_oversized_answers_are_valid_json_padded_to_size(
     assert missing.status_code == 404 and len(missing.content) < 1000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("headers", [False, True])
 def test_a_trickled_answer_arrives_whole_byte_by_byte(
     standin: StandinServer, headers: bool

@@ -177,6 +177,7 @@ def test_a_url_fetch_ends_at_its_one_deadline(
     assert took < 5, took  # the host would have taken 60 s
 
 
+@pytest.mark.slow
 def test_redirects_share_the_deadline(trickler: Callable[[bytes], str]) -> None:
     slow = trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n" + b"x" * 300)
     hop = trickler(f"HTTP/1.1 302 Found\r\nLocation: {slow}\r\nContent-Length: 0\r\n\r\n".encode())

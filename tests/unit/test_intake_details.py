@@ -266,6 +266,7 @@ def test_records_sharing_a_landing_page_are_told_apart_by_their_dois(env: Env) -
     ]
 
 
+@pytest.mark.slow
 def test_records_without_doi_or_lidvid_get_a_local_id_from_their_content(env: Env) -> None:
     url = "https://pds.example.org/shared-landing-page"
     first = _write(env.tmp / "a.json", dict(MINIMAL, url=url, titles=[{"title": "First"}]))
