@@ -18,7 +18,7 @@ def _seen(env: Env) -> list[tuple[str, str | None, str | None, int]]:
 
 def test_a_concurrent_reserve_with_faults_creates_each_doi_once(env: Env) -> None:
     env.write_config(
-        datacite={"workers": "8", "retries": "4", "timeout": "0.3"},
+        datacite={"workers": "8", "retries": "4", "timeout": "0.3", "rate_limit": "0"},
         organiser={"outage_threshold": "50", "batch_size": "40"},
     )
     write_records(env.tmp / "in", 500)
