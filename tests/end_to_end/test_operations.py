@@ -319,7 +319,7 @@ def test_new_metadata_marked_while_the_register_is_in_flight_still_goes_out(env:
 
 @pytest.mark.slow
 def test_a_closed_pipe_is_not_an_error(env: Env) -> None:
-    _marked(env, 200)
+    _marked(env, 1000)  # about 250 KB of JSON: more than a pipe holds, so the writer meets it
     environ = clean_environment()
     environ.update(ORGANISER_CONFIG=str(env.config), ORGANISER_DATACITE_PASSWORD=PASSWORD)
     process = subprocess.Popen(
