@@ -8,7 +8,7 @@ ends after the next minute has begun is followed at once by the next one (missed
 folded into one), so with work waiting the daemon runs back to back. This process feeds it
 as an operator would, in batches of B records: DataCite JSON files (the real InSight cameras
 draft, each with its own LIDVID and title) marked with ``organiser reserve DIR``; once the
-daemon has reserved them, ``organiser register ID...``; the daemon then publishes them. At
+daemon has reserved them, ``organiser register DOI...``; the daemon then publishes them. At
 most ``--backlog`` records wait in the pipeline, so the database is not marked far ahead.
 
 A record counts as handled when it is registered (findable at the stand-in): two requests,
@@ -188,8 +188,9 @@ def feed(setup: Setup, args: argparse.Namespace) -> Iterator[tuple[int, dict[str
         yield handled, statuses
         if handled >= args.records:
             return
+        # by DOI: a record id is first tried as an identifier in any case, a scan per id
         reserved = [
-            str(row[0]) for row in setup.query("SELECT id FROM record WHERE status = 'reserved'")
+            row[0] for row in setup.query("SELECT doi FROM record WHERE status = 'reserved'")
         ]
         for start in range(0, len(reserved), 2000):
             setup.organiser("register", *reserved[start : start + 2000])
@@ -226,6 +227,7 @@ def started(args: argparse.Namespace) -> Iterator[Setup]:
                     f"{text.count('outcome=failed'):,} records failed, "
                     f"{text.count('[error'):,} errors, {text.count('Traceback'):,} tracebacks"
                 )
+                print(*[line for line in text.splitlines() if "[error" in line][:3], sep="\n")
 
 
 def main() -> None:
