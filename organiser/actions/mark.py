@@ -6,15 +6,14 @@ problem, and only then writes, in one transaction: bad input leaves the database
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
 
 from organiser import intake
+from organiser.actions import versions as versioning
 from organiser.actions.access import Forbidden
 from organiser.actions.views import Marked, marked
 from organiser.domain.identifiers import DoiScheme
@@ -23,8 +22,6 @@ from organiser.errors import UserError
 from organiser.intake.sources import Source
 from organiser.storage import records as store
 from organiser.storage.models import Record, database_proxy
-
-VERSION_RELATIONS = ("IsNewVersionOf", "IsPreviousVersionOf")
 
 
 def check_node(known: Iterable[str], node: str | None) -> None:
@@ -96,11 +93,11 @@ def plan_reserve(
             )
             continue
         if versions:
-            doi, generated = _next_version_doi(versions[0].doi, len(versions) + 1), False
+            doi, generated = versioning.next_doi(versions[0].doi, len(versions) + 1), False
             linkable = [v for v in versions if v.status != State.TO_BE_DELETED]
             if linkable:
                 latest = linkable[-1]
-                related = _related(item.attributes, latest.doi, "IsNewVersionOf")
+                related = versioning.related(item.attributes, latest.doi, "IsNewVersionOf")
                 attributes = json.dumps(related, ensure_ascii=False)
                 plan.relate.append((latest, doi))
         elif doi is not None and doi in taken:
@@ -146,18 +143,6 @@ def plan_reserve(
     return plan
 
 
-def _next_version_doi(first: str, number: int) -> str:
-    """Give ``<first>.<n>`` for the lowest n from ``number`` that no record (deleted ones
-    included: DOIs are never reused) holds."""
-    while True:
-        candidates = [f"{first}.{n}" for n in range(number, number + 20)]
-        taken = store.existing_dois(candidates)
-        free = [doi for doi in candidates if doi not in taken]
-        if free:
-            return free[0]
-        number += 20
-
-
 def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
     while True:
         doi = scheme.generate()
@@ -192,16 +177,6 @@ def _repeats(keys: Sequence[str]) -> dict[int, int]:
     return repeats
 
 
-def _related(attributes: dict[str, Any], doi: str, relation: str) -> dict[str, Any]:
-    """Give a copy of ``attributes`` that also relates to ``doi`` by ``relation``."""
-    attributes = copy.deepcopy(attributes)
-    related = attributes.setdefault("relatedIdentifiers", [])
-    entry = {"relatedIdentifier": doi, "relatedIdentifierType": "DOI", "relationType": relation}
-    if entry not in related:
-        related.append(entry)
-    return attributes
-
-
 def reserve(
     plan: Plan,
     actor: str,
@@ -231,7 +206,7 @@ def reserve(
                     f"{fresh.doi} ({fresh.identifier}) has a change in review; approve or "
                     "reject it before reserving a new version"
                 )
-            attributes = _related(store.attributes_of(fresh), doi, "IsPreviousVersionOf")
+            attributes = versioning.related(store.attributes_of(fresh), doi, "IsPreviousVersionOf")
             store.mark(fresh, relate, actor, now, attributes, fresh.url)
             related.append(marked(store.locked(earlier.id), fresh.status))
     return state, related
@@ -361,7 +336,7 @@ def update(
                 f"{source}: {item.identifier} is a new version and "
                 "versioned_dois is on: reserve it to give it its own DOI"
             )
-        attributes = _carry_over(store.attributes_of(record), item.attributes)
+        attributes = versioning.carry_over(store.attributes_of(record), item.attributes)
         identifier = item.identifier if own else None
         if identifier is not None and identifier != record.identifier:
             for other in store.live_records(Record.identifier, [identifier]).get(identifier, []):
@@ -395,17 +370,3 @@ def _record_for(item: intake.Metadata) -> Record:
         f"{item.source}: no record for {item.identifier} or any version "
         "of it; name the record (organiser update ID SOURCE) or reserve it"
     )
-
-
-def _carry_over(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Give ``new`` keeping ``old``'s earlier identifiers and version relations."""
-    new = copy.deepcopy(new)
-    identifiers = new.setdefault("identifiers", [])
-    for entry in old.get("identifiers") or []:
-        if entry not in identifiers and entry.get("identifierType") == "PDS4 LIDVID":
-            identifiers.append(entry)
-    related = new.setdefault("relatedIdentifiers", [])
-    for entry in old.get("relatedIdentifiers") or []:
-        if entry.get("relationType") in VERSION_RELATIONS and entry not in related:
-            related.append(entry)
-    return {k: v for k, v in new.items() if v != []}
