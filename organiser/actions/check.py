@@ -118,7 +118,7 @@ def check(
                 break
         if result.complete:
             for record in records.present_except(seen):
-                wanted = SETTLED_REMOTE[State(record.status)]
+                wanted = SETTLED_REMOTE[_compared_as(record)]
                 _found(record, [Difference("state", wanted, MISSING)], result, repair, app, actor)
         log.info("check finished", **{k: v for k, v in vars(result).items() if k != "drifts"})
         _note(app, result)
@@ -157,9 +157,7 @@ def listing(app: App, client: DataCiteClient, **filters: Any) -> Iterator[DoiPag
 def _compare(
     record: Record, held: dict[str, Any], result: CheckResult, repair: bool, app: App, actor: str
 ) -> None:
-    status = State(record.status)
-    if status is State.UPDATE_REVIEW and record.prior_status == State.REGISTERED:
-        status = State.REGISTERED  # a published DOI whose held change waits: DataCite keeps it
+    status = _compared_as(record)
     if status not in SETTLED_STATES:
         result.waiting += 1
         return
@@ -171,6 +169,15 @@ def _compare(
         found += differences(payload(record), held)
     if found:
         _found(record, found, result, repair, app, actor)
+
+
+def _compared_as(record: Record) -> State:
+    """Give the status whose DataCite state ``record`` is compared with: its own, or for a
+    published record whose change waits in update-review, registered (DataCite keeps it)."""
+    status = State(record.status)
+    if status is State.UPDATE_REVIEW and record.prior_status == State.REGISTERED:
+        return State.REGISTERED
+    return status
 
 
 def _found(

@@ -16,7 +16,7 @@ from organiser.actions.access import Actor, Forbidden, Role, check_owner, requir
 from organiser.actions.marking import preview
 from organiser.actions.views import Marked
 from organiser.app import App
-from organiser.domain.states import IN_REVIEW, Action
+from organiser.domain.states import IN_REVIEW, Action, State
 from organiser.storage import records as store
 from organiser.storage.models import Record
 
@@ -47,12 +47,18 @@ def submit(app: App, actor: Actor, refs: Sequence[str], dry_run: bool = False) -
     """
     require(actor, Role.SUBMITTER)
     action = submit_action(enabled(app))
+
+    def allowed(record: Record) -> None:
+        check_owner(actor, record)
+        # with review off submitting is registering, which would approve a held change
+        approves = record.status == State.UPDATE_REVIEW and action is Action.MARK_REGISTER
+        if approves and actor.role is not Role.OPERATOR:
+            raise Forbidden(f"{record.doi} has a change in review; only an operator approves it")
+
     if dry_run:
-        return preview(app, actor, refs, action)
+        return preview(app, actor, refs, action, allowed)
     app.open_db()
-    return mark.mark_all(
-        list(refs), action, actor.name, app.clock(), allowed=lambda r: check_owner(actor, r)
-    )
+    return mark.mark_all(list(refs), action, actor.name, app.clock(), allowed=allowed)
 
 
 def release(app: App, actor: Actor, refs: Sequence[str], dry_run: bool = False) -> list[Marked]:

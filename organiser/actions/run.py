@@ -119,6 +119,11 @@ def _pushable(what: str, ref: str) -> Record:
     step = BY_NAME[what]
     needed = step.push_needs
     record = records.find(ref)
+    if record.status == State.UPDATE_REVIEW and step.push_mark is Action.MARK_UPDATE:
+        raise records.RecordError(
+            f"{record.doi} has a change in review; approve it (organiser register) or reject "
+            "it first"
+        )
     if needed is not None and record.status != needed:
         hint = f"; mark it first: organiser {what} {ref}" if what == "delete" else ""
         raise records.RecordError(

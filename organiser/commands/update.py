@@ -26,6 +26,11 @@ def update(app: App, first: str, second: str | None, node: str | None) -> None:
     ref, source = (first, second) if second is not None else (None, first)
     done = marking.update(app, Actor.operator(), ref, source, node)
     render.marked([done])
+    if done.previous is State.UPDATE_REVIEW:
+        click.echo(
+            f"warning: {done.doi}: this update replaces the change that was waiting for review",
+            err=True,
+        )
     if done.previous is State.REVIEW and done.status != State.REVIEW:
         click.echo(
             f"warning: {done.doi} left review: new metadata needs a new review; submit it "

@@ -294,6 +294,15 @@ def mark(
                 held = pending_of(fresh) or {}
                 attributes, url = held.get("attributes"), held.get("url")
                 identifier = held.get("identifier")
+                taken = []
+                if identifier and identifier != fresh.identifier:  # taken since it was proposed?
+                    taken = live_records(Record.identifier, [identifier]).get(identifier, [])
+                for other in taken:
+                    if other.id != fresh.id:
+                        raise RecordError(
+                            f"{fresh.doi}: the change in review names {identifier}, which "
+                            f"{other.doi} now carries; reject it"
+                        )
             changes[Record.pending] = None
         if attributes is not None:
             changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
@@ -366,13 +375,20 @@ def by_dois(dois: Iterable[str]) -> dict[str, Record]:
 
 def present_except(dois: set[str], chunk: int = 1000) -> Iterator[Record]:
     """Give, in id order and ``chunk`` rows at a time, the reserved, in-review and registered
-    records (those DataCite should hold) whose DOI is not in ``dois``."""
+    records (those DataCite should hold; a registered one whose change waits in update-review
+    too) whose DOI is not in ``dois``."""
     after = 0
     while True:
         batch = list(
             Record.select()
             .where(
-                Record.status.in_([State.RESERVED, State.REVIEW, State.REGISTERED])
+                (
+                    Record.status.in_([State.RESERVED, State.REVIEW, State.REGISTERED])
+                    | (
+                        (Record.status == State.UPDATE_REVIEW)
+                        & (Record.prior_status == State.REGISTERED)
+                    )
+                )
                 & (Record.id > after)
             )
             .order_by(Record.id)

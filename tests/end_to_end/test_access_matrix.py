@@ -466,3 +466,62 @@ def test_check_compares_a_published_record_whose_change_is_in_review(env: Env) -
     assert "reported only (a change in review" in result.drifts[0].repair
     record = store.find(doi)
     assert (record.status, record.pending) == ("update-review", held)
+
+
+def test_with_review_off_a_submitter_still_cannot_approve_its_own_change(env: Env) -> None:
+    doi = build(env, _app(env), ["x"])["x"]["update-review"]
+    env.write_config(api={"review": "false"})  # submitting is registering now
+    app = _app(env)
+    before = _row(doi)
+    with pytest.raises(Forbidden, match="has a change in review; only an operator approves it"):
+        review.submit(app, ACTORS["owner"], [doi])
+    with pytest.raises(Forbidden):
+        review.submit(app, ACTORS["owner"], [doi], dry_run=True)
+    assert _row(doi) == before
+
+
+def test_a_held_change_is_not_pushed_away_and_a_missing_doi_is_found(env: Env) -> None:
+    from organiser.actions import check, run
+    from organiser.engine.stop import StopFlag
+
+    app = _app(env)
+    doi = build(env, app, ["x"])["x"]["update-review"]
+    before = _row(doi)
+    with pytest.raises(store.RecordError, match="has a change in review; approve it"):
+        run.push(app, "update", doi, StopFlag())
+    assert _row(doi) == before
+    del env.server.datacite.dois[doi]  # DataCite lost the published DOI
+    result = check.check(app, "test", repair=True)
+    assert [(d.doi, d.field, d.remote) for d in result.drifts] == [(doi, "state", "(missing)")]
+    assert result.missing == 1 and "reported only" in result.drifts[0].repair
+    assert store.find(doi).status == "update-review"
+
+
+def test_approving_a_change_whose_identifier_was_taken_meanwhile_is_refused(env: Env) -> None:
+    app = _app(env)
+    operator = ACTORS["operator"]
+    (env.tmp / "plain").mkdir()
+    (env.tmp / "plain" / "plain.json").write_text(
+        json.dumps({"data": {"attributes": dict(MINIMAL, url="https://example.org/p")}})
+    )
+    [plain] = marking.reserve(app, operator, [str(env.tmp / "plain")], None, ALICE).new
+    _run_passes(app)
+    review.submit(app, operator, [plain.doi])
+    review.release(app, operator, [plain.doi])
+    _run_passes(app)
+    proposed = dict(MINIMAL, doi=plain.doi, url="https://example.org/p")
+    proposed["identifiers"] = [
+        {"identifier": "urn:nasa:pds:taken::1.0", "identifierType": "PDS4 LIDVID"}
+    ]
+    (env.tmp / "proposal.json").write_text(json.dumps({"data": {"attributes": proposed}}))
+    held = marking.update(app, ACTORS["owner"], plain.doi, str(env.tmp / "proposal.json"))
+    assert held.status == "update-review"
+    write_records(env.tmp / "other", 1)  # a record that takes the identifier meanwhile
+    other = json.loads((env.tmp / "other" / "record_00000.json").read_text())
+    other["data"]["attributes"]["identifiers"][0]["identifier"] = "urn:nasa:pds:taken::1.0"
+    (env.tmp / "other" / "record_00000.json").write_text(json.dumps(other))
+    marking.reserve(app, operator, [str(env.tmp / "other")], None)
+    before = _row(plain.doi)
+    with pytest.raises(store.RecordError, match="the change in review names urn:nasa:pds:taken"):
+        review.release(app, operator, [plain.doi])
+    assert _row(plain.doi) == before

@@ -111,7 +111,7 @@ def post_release(
     summary="Send a record in review back (operators)",
     description="A first release goes back to reserved; a submitter's change to a published "
     "DOI (update-review) is dropped and the record is as it was. The reason is kept in the "
-    "history (and mailed to the submitter).",
+    "history.",
     response_model=schemas.DoiRecord,
     responses=schemas.errors(400, 401, 403, 404, 503),
 )
