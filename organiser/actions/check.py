@@ -23,7 +23,7 @@ from organiser.domain.states import SETTLED_REMOTE, SETTLED_STATES, Action, Stat
 from organiser.engine.effects import payload
 from organiser.engine.retry import retrying
 from organiser.errors import Outage
-from organiser.storage import notices, records
+from organiser.storage import notices, queries, records
 from organiser.storage.models import Record
 
 log = structlog.get_logger("organiser.check")
@@ -117,7 +117,7 @@ def check(
             if not result.complete:
                 break
         if result.complete:
-            for record in records.present_except(seen):
+            for record in queries.present_except(seen):
                 wanted = SETTLED_REMOTE[_compared_as(record)]
                 _found(record, [Difference("state", wanted, MISSING)], result, repair, app, actor)
         log.info("check finished", **{k: v for k, v in vars(result).items() if k != "drifts"})

@@ -8,13 +8,14 @@ what the user typed are matched literally.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from peewee import SQL, NodeList, fn
 
 from organiser.domain.identifiers import normalise_doi
+from organiser.domain.states import State
 from organiser.storage.models import Record
 
 ESCAPE = "!"
@@ -117,3 +118,30 @@ def summaries(condition: Any, *order: Any) -> list[Record]:
     """Give the :data:`SUMMARY` columns of every record meeting ``condition``, in
     ``order``."""
     return list(Record.select(*SUMMARY).where(condition).order_by(*order))
+
+
+def present_except(dois: set[str], chunk: int = 1000) -> Iterator[Record]:
+    """Give, in id order and ``chunk`` rows at a time, the reserved, in-review and registered
+    records (those DataCite should hold; a registered one whose change waits in update-review
+    too) whose DOI is not in ``dois``."""
+    after = 0
+    while True:
+        batch = list(
+            Record.select()
+            .where(
+                (
+                    Record.status.in_([State.RESERVED, State.REVIEW, State.REGISTERED])
+                    | (
+                        (Record.status == State.UPDATE_REVIEW)
+                        & (Record.prior_status == State.REGISTERED)
+                    )
+                )
+                & (Record.id > after)
+            )
+            .order_by(Record.id)
+            .limit(chunk)
+        )
+        if not batch:
+            return
+        after = batch[-1].id
+        yield from (record for record in batch if record.doi not in dois)

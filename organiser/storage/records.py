@@ -373,33 +373,6 @@ def by_dois(dois: Iterable[str]) -> dict[str, Record]:
     return {record.doi: record for record in where_in(Record.doi, dois)}
 
 
-def present_except(dois: set[str], chunk: int = 1000) -> Iterator[Record]:
-    """Give, in id order and ``chunk`` rows at a time, the reserved, in-review and registered
-    records (those DataCite should hold; a registered one whose change waits in update-review
-    too) whose DOI is not in ``dois``."""
-    after = 0
-    while True:
-        batch = list(
-            Record.select()
-            .where(
-                (
-                    Record.status.in_([State.RESERVED, State.REVIEW, State.REGISTERED])
-                    | (
-                        (Record.status == State.UPDATE_REVIEW)
-                        & (Record.prior_status == State.REGISTERED)
-                    )
-                )
-                & (Record.id > after)
-            )
-            .order_by(Record.id)
-            .limit(chunk)
-        )
-        if not batch:
-            return
-        after = batch[-1].id
-        yield from (record for record in batch if record.doi not in dois)
-
-
 def ensure_unique_doi(doi: str) -> bool:
     """Tell whether ``doi`` is free in the local database."""
     return not Record.select().where(Record.doi == doi).exists()
