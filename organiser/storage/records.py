@@ -66,7 +66,10 @@ def find(ref: str) -> Record:
         return record
     text = ref.strip()
     live: list[Record] = []
-    for same in (Record.identifier == text, queries.same_text(Record.identifier, text)):
+    matches = [Record.identifier == text]  # indexed
+    if text.lower() != text.upper():  # folding can change it (a plain id cannot: no scan)
+        matches.append(queries.same_text(Record.identifier, text))
+    for same in matches:
         live = list(Record.select().where(same & (Record.status != State.DELETED)).limit(2))
         if live:
             break
