@@ -201,15 +201,21 @@ def reserve(
             fresh = store.locked(earlier.id)
             if allowed is not None:
                 allowed(fresh)
-            if fresh.status == State.UPDATE_REVIEW:
-                raise store.RecordError(
-                    f"{fresh.doi} ({fresh.identifier}) has a change in review; approve or "
-                    "reject it before reserving a new version"
-                )
+            check_relatable(fresh)
             attributes = versioning.related(store.attributes_of(fresh), doi, "IsPreviousVersionOf")
             store.mark(fresh, relate, actor, now, attributes, fresh.url)
             related.append(marked(store.locked(earlier.id), fresh.status))
     return state, related
+
+
+def check_relatable(earlier: Record) -> None:
+    """Refuse to relate a new version to ``earlier`` while it has a change in review (the
+    relation would be written over it). Raises :class:`store.RecordError`."""
+    if earlier.status == State.UPDATE_REVIEW:
+        raise store.RecordError(
+            f"{earlier.doi} ({earlier.identifier}) has a change in review; approve or "
+            "reject it before reserving a new version"
+        )
 
 
 def mark_all(
@@ -338,13 +344,6 @@ def update(
             )
         attributes = versioning.carry_over(store.attributes_of(record), item.attributes)
         identifier = item.identifier if own else None
-        if identifier is not None and identifier != record.identifier:
-            for other in store.live_records(Record.identifier, [identifier]).get(identifier, []):
-                if other.id != record.id:
-                    raise store.RecordError(
-                        f"{source}: {identifier} already has DOI {other.doi}; "
-                        f"{record.doi} cannot take it"
-                    )
         store.mark(record, action, actor, now, attributes, item.url, identifier)
         return marked(store.locked(record.id), record.status)
 

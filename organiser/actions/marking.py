@@ -81,11 +81,7 @@ def reserve(
         related = []
         for earlier, _ in plan.relate:
             owned(earlier)
-            if earlier.status == State.UPDATE_REVIEW:  # as mark.reserve refuses it
-                raise store.RecordError(
-                    f"{earlier.doi} ({earlier.identifier}) has a change in review; approve or "
-                    "reject it before reserving a new version"
-                )
+            mark.check_relatable(earlier)  # as mark.reserve refuses it
             related.append(_unmarked(earlier, mark.step_of(earlier, relate).state))
         return Reserved(plan.new, State.TO_BE_RESERVED, related, plan.warnings, True)
     state, related = mark.reserve(plan, actor.name, app.clock(), relate, owned)

@@ -287,6 +287,9 @@ def mark(
         except InvalidTransition as exc:
             raise RecordError(f"{fresh.doi} {exc}") from None
         changes: dict[Any, Any] = {}
+        _refuse_taken(
+            fresh, identifier, f"{identifier} already has DOI {{other}}; {fresh.doi} cannot take it"
+        )
         if step.state is State.UPDATE_REVIEW:
             if attributes is not None:  # held for review, not applied (nor sent)
                 held = {"attributes": attributes, "url": url, "identifier": identifier}
@@ -297,15 +300,12 @@ def mark(
                 held = pending_of(fresh) or {}
                 attributes, url = held.get("attributes"), held.get("url")
                 identifier = held.get("identifier")
-                taken = []
-                if identifier and identifier != fresh.identifier:  # taken since it was proposed?
-                    taken = live_records(Record.identifier, [identifier]).get(identifier, [])
-                for other in taken:
-                    if other.id != fresh.id:
-                        raise RecordError(
-                            f"{fresh.doi}: the change in review names {identifier}, which "
-                            f"{other.doi} now carries; reject it"
-                        )
+                _refuse_taken(  # taken since it was proposed?
+                    fresh,
+                    identifier,
+                    f"{fresh.doi}: the change in review names {identifier}, which {{other}} "
+                    "now carries; reject it",
+                )
             changes[Record.pending] = None
         if attributes is not None:
             changes[Record.attributes] = json.dumps(attributes, ensure_ascii=False)
@@ -331,6 +331,16 @@ def mark(
         Record.update(changes).where(Record.id == fresh.id).execute()
         add_history(fresh, old, step.state, action, actor, now, outcome)
     return step
+
+
+def _refuse_taken(record: Record, identifier: str | None, message: str) -> None:
+    """Refuse (:class:`RecordError`, ``message`` with ``{other}`` the other DOI) to give
+    ``record`` an ``identifier`` another live record carries: identifiers name one record."""
+    if not identifier or identifier == record.identifier:
+        return
+    for other in live_records(Record.identifier, [identifier]).get(identifier, []):
+        if other.id != record.id:
+            raise RecordError(message.format(other=other.doi))
 
 
 def locked(record_id: int) -> Record:
