@@ -3,6 +3,9 @@ the DataCite endpoint the database is bound to."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
 from organiser.app import App
@@ -23,8 +26,15 @@ def generate() -> None:
 
 
 @config.command()
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object: source, files read, files looked for and the values by section "
+    "(masked as in the text); errors stay one line each on stderr, exit 2.",
+)
 @click.pass_obj
-def check(app: App) -> None:
+def check(app: App, as_json: bool) -> None:
     """Check the configuration and print it (passwords and URL credentials are masked).
 
     Required keys that are missing are errors here, although commands that only read the
@@ -33,6 +43,17 @@ def check(app: App) -> None:
     values = app.config
     if values.missing:
         raise ConfigError("\n".join(values.missing.values()))
+    if as_json:
+        shown = {
+            section: {
+                key: _masked(section, key, value, as_json=True) for key, value in keys.items()
+            }
+            for section, keys in values.values.items()
+        }
+        found = {"ok": True, "source": values.source, "files": list(values.files)}
+        found |= {"looked_in": [str(p) for p in values.looked_in], "values": shown}
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
+        return
     click.echo(f"# configuration OK (from {values.source})")
     if values.files:
         click.echo(f"# read: {', '.join(values.files)}")
@@ -41,18 +62,26 @@ def check(app: App) -> None:
     for section, keys in values.values.items():
         click.echo(f"[{section}]")
         for key, value in keys.items():
-            shown = value
-            if SCHEMA[section][key].secret and value:
-                shown = "***"
-            elif key == "url" and section in ("database", "datacite"):
-                shown = redact_url(value)
-            elif isinstance(value, tuple):
-                shown = ", ".join(value)
-            elif isinstance(value, dict):
-                shown = "; ".join(f"{k}={v}" for k, v in value.items())
-            elif isinstance(value, bool):
-                shown = str(value).lower()
-            click.echo(f"{key} = {shown}")
+            click.echo(f"{key} = {_masked(section, key, value)}")
+
+
+def _masked(section: str, key: str, value: Any, as_json: bool = False) -> Any:
+    """Give a value as ``config check`` shows it: a set password as ``***``, a database or
+    DataCite URL without its credentials; for the text, lists, mappings and flags spelled
+    as in the INI file (for JSON they stay lists, objects and booleans)."""
+    if SCHEMA[section][key].secret and value:
+        return "***"
+    if key == "url" and section in ("database", "datacite"):
+        return redact_url(value)
+    if as_json:
+        return list(value) if isinstance(value, tuple) else value
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value
 
 
 @config.command()

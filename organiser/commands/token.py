@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from organiser.actions import tokens
@@ -48,16 +50,37 @@ def token_add(app: App, name: str, role: str, email: str | None) -> None:
 
 
 @token.command(name="list")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON array: name, role, email, created_at, revoked_at (null while active).",
+)
 @click.pass_obj
-def token_list(app: App) -> None:
+def token_list(app: App, as_json: bool) -> None:
     """List tokens: name, role, address, created, revoked (never the tokens or hashes)."""
     app.open_db()
-    for row in tokens.listing():
+    rows = tokens.listing()
+    if as_json:
+        click.echo(json.dumps([_token_row(row) for row in rows], indent=2, ensure_ascii=False))
+        return
+    for row in rows:
         revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         click.echo(
             f"{row.name}\t{row.role}\t{row.email or '-'}\t"
             f"created {row.created_at:%Y-%m-%d %H:%M}\t{revoked}"
         )
+
+
+def _token_row(row: tokens.TokenView) -> dict[str, str | None]:
+    """Give a token as ``token list --json`` shows it (times in UTC, ISO 8601)."""
+    return {
+        "name": row.name,
+        "role": row.role,
+        "email": row.email,
+        "created_at": row.created_at.isoformat(" ", "seconds"),
+        "revoked_at": row.revoked_at.isoformat(" ", "seconds") if row.revoked_at else None,
+    }
 
 
 @token.command(name="revoke")
