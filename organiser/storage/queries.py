@@ -77,10 +77,10 @@ def conditions(
     """Give the WHERE conditions (all must hold) for these filters; within one filter any
     value may match.
 
-    ``dois`` in any form :func:`normalise_doi` reads; ``submitters`` compared without case;
-    ``ids`` are Unix wildcards, without case, on the identifier or its LID (so a LID, or a
-    pattern that ends with one, finds every version); ``since`` ≤ updated_at < ``before``;
-    ``title`` a substring of the first title, without case.
+    ``dois`` in any form :func:`normalise_doi` reads; ``submitters`` and ``nodes`` compared
+    without case; ``ids`` are Unix wildcards, without case, on the identifier or its LID (so a
+    LID, or a pattern that ends with one, finds every version); ``since`` ≤ updated_at <
+    ``before``; ``title`` a substring of the first title, without case.
     """
     where: list[Any] = []
     if dois:
@@ -90,7 +90,7 @@ def conditions(
             fn.LOWER(Record.submitter).in_(sorted({s.strip().lower() for s in submitters}))
         )
     if nodes:
-        where.append(Record.node.in_(sorted(set(nodes))))
+        where.append(fn.LOWER(Record.node).in_(sorted({n.strip().lower() for n in nodes})))
     if statuses:
         where.append(Record.status.in_(sorted(set(statuses))))
     if ids:
