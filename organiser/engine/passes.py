@@ -364,7 +364,13 @@ class Organiser:
         if claims.fail(record, self.owner, failure.error, self.clock(), failure.retry_at):
             counts.failed += 1
             result.failures.append(failure)
-            log.info("failed", pass_name=failure.pass_name, doi=record.doi, error=failure.error)
+            log.info(
+                "failed",
+                pass_name=failure.pass_name,
+                doi=record.doi,
+                error=failure.error,
+                transient=failure.transient,  # its severity: warning if so, else error
+            )
 
 
 def plan(
