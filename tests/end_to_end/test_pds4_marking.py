@@ -308,12 +308,12 @@ def test_spreadsheets_csv_and_xlsx(env: Env) -> None:
 
 def test_a_spreadsheet_with_one_bad_row(env: Env) -> None:
     rows = _sheet_rows()
-    rows[3][5] = "urn:nasa:pds:sheet_one:data"
+    rows[3][5] = "urn:nasa:pds:sheet_one:Data"  # not a LID either (a LID alone is read)
     path = env.tmp / "reserve.csv"
     path.write_text("\n".join(",".join(row) for row in rows) + "\n")
     [line] = _refused(env, env.run("reserve", str(path), "--node", "geo"), [])
     assert line == (
-        f"Error: {path} row 4: invalid LIDVID 'urn:nasa:pds:sheet_one:data': no '::' version"
+        f"Error: {path} row 4: invalid LIDVID 'urn:nasa:pds:sheet_one:Data': no '::' version"
     )
 
 

@@ -2,7 +2,8 @@
 
 Columns (case and surrounding spaces ignored; others allowed and ignored unless named here):
 ``title, publication_date, product_type_specific, author_last_name, author_first_name,
-related_resource`` (a LIDVID); optional ``description``, ``keywords`` (``;``-separated),
+related_resource`` (a LIDVID, or a LID: the identifier then, as the PDS DOI Service reads
+it); optional ``description``, ``keywords`` (``;``-separated),
 ``doi``. Blank rows are skipped; row numbers in messages count the header as row 1.
 
 The same rows also come as the PDS DOI Service API 0.2's *labels payload*, JSON
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from organiser.intake.formats import names
-from organiser.intake.formats.pds4 import Crosswalk, Label, LabelError, check_lidvid
+from organiser.intake.formats.pds4 import _LID, Crosswalk, Label, LabelError, check_lidvid
 
 REQUIRED = (
     "title",
@@ -125,13 +126,14 @@ def to_label(row: dict[str, str], node: str, settings: Crosswalk) -> Label:
     for column in ("title", "related_resource", "product_type_specific", "author_last_name"):
         if not row.get(column):
             raise LabelError(f"{column} is empty")
-    lidvid = check_lidvid(row["related_resource"])
+    lidvid = _related(row["related_resource"])
     year = re.match(r"^(\d{4})(?:-\d{2}-\d{2})?$", row.get("publication_date", ""))
     if not year:
         raise LabelError(f"publication_date {row.get('publication_date')!r} is not YYYY-MM-DD")
     if node not in settings.nodes:
         raise LabelError(f"unknown node {node!r} (one of {', '.join(sorted(settings.nodes))})")
     kind = row["product_type_specific"]
+    lid, _, vid = lidvid.partition("::")
     general = (
         "Collection"
         if re.search(r"bundle|collection", kind, re.I)
@@ -155,7 +157,9 @@ def to_label(row: dict[str, str], node: str, settings: Crosswalk) -> Label:
     )
     keywords = [k.strip() for k in row.get("keywords", "").split(";") if k.strip()]
     attributes: dict[str, Any] = {
-        "identifiers": [{"identifier": lidvid, "identifierType": "PDS4 LIDVID"}],
+        "identifiers": [
+            {"identifier": lidvid, "identifierType": "PDS4 LIDVID" if vid else "PDS4 LID"}
+        ],
         "titles": [{"title": row["title"]}],
         "creators": [creator],
         "publisher": settings.publisher,
@@ -171,6 +175,16 @@ def to_label(row: dict[str, str], node: str, settings: Crosswalk) -> Label:
         attributes["descriptions"] = [
             {"description": row["description"], "descriptionType": "Abstract"}
         ]
-    lid, vid = lidvid.split("::")
     url = settings.landing_page.format(view=view, lid=quote(lid, safe=""), vid=quote(vid, safe=""))
+    if not vid:  # as the PDS DOI Service makes it: the LID's landing page, no version query
+        url = re.sub(r"[?&]version=$", "", url)
     return Label(lidvid, attributes, url, row.get("doi") or None)
+
+
+def _related(value: str) -> str:
+    """Give a row's ``related_resource``: a LIDVID, or (as the PDS DOI Service reads it, e.g.
+    the 0.2 API's own example payload) a LID, the record's identifier as it is. Raises
+    :class:`LabelError` naming what is wrong."""
+    if "::" in value or not _LID.match(value):
+        return check_lidvid(value)
+    return value
