@@ -55,6 +55,10 @@ COMMANDS = {
         "organiser.commands.import_:import_",
         "Load the DOIs the DataCite account already holds into the local database.",
     ),
+    "install": Lazy(
+        "organiser.commands.install:install",
+        "Print or write the systemd units, cron file or example configuration it carries.",
+    ),
     "list": Lazy(
         "organiser.commands.list_:list_",
         "List records with their DOI, identifier, status and last error.",
@@ -139,12 +143,18 @@ class Failed(click.ClickException):
         if self.quiet:
             return
         for line in self.message.splitlines():
-            click.echo(f"Error: {line}", err=True)
+            logs.say(f"Error: {line}", "error", file)
 
 
 class OrganiserGroup(LazyGroup):
     """Turns the organiser's errors into one-line messages with their exit code, and an
     unexpected exception into one line on stderr with the traceback in the log."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Give the subcommand ``cmd_name`` (as :class:`LazyGroup` does), accepting ``-q`` and
+        ``-v`` after its name too."""
+        command = super().get_command(ctx, cmd_name)
+        return None if command is None else with_output_flags(command)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -235,6 +245,42 @@ def configure_logging(app: App, quiet: bool, verbose: bool, daemon: bool = False
         logs.setup(level, cfg["format"], cfg["file"], secrets, app.environ)
     except OSError as exc:
         raise ConfigError(f"[logging] file: cannot open {cfg['file']}: {exc.strerror}") from None
+
+
+def _output_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``-q``/``-v`` given after a subcommand: the same as before it (``ctx.meta``, which
+    the commands read, and the logging level)."""
+    if not value or param.name is None:
+        return
+    ctx.meta[param.name] = True
+    app: App | None = ctx.obj
+    if app is not None:
+        daemon = ctx.find_root().invoked_subcommand == "daemon"
+        configure_logging(app, ctx.meta.get("quiet", False), ctx.meta.get("verbose", False), daemon)
+
+
+def with_output_flags(command: click.Command) -> click.Command:
+    """Give ``command`` (and each subcommand of a group) with ``-q/--quiet`` and
+    ``-v/--verbose`` options of its own, unless it has them already."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    for short, long, text in (
+        ("-q", "--quiet", "Print only errors (also before the subcommand)."),
+        ("-v", "--verbose", "Log each record and retry to stderr (also before the subcommand)."),
+    ):
+        if short not in taken and long not in taken:
+            command.params.append(
+                click.Option(
+                    [short, long],
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_output_flag,
+                    help=text,
+                )
+            )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_output_flags(sub)
+    return command
 
 
 def _pass_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -357,14 +403,19 @@ def _run(app: App, names: list[str], pushes: list[tuple[str, str]], quiet: bool)
     stop = StopFlag()
     observer = progress.ProgressBar() if sys.stdout.isatty() and not quiet else None
     code = 0
-    with stopping_on_signals(stop), app.run_lock.held_for():
-        if names:
-            actor = "organiser " + " ".join(BY_NAME[n].all_flag for n in names)
-            outcome = run_action.run_passes(app, names, actor, stop, observer)
-            code = progress.outcome(outcome, quiet)
-        for what, ref in pushes:
-            if code >= EXIT_UNAVAILABLE:  # DataCite unreachable or interrupted: do not go on
-                break
-            outcome = run_action.push(app, what, ref, stop, observer)
-            code = max(code, progress.outcome(outcome, quiet, push=True))
+    try:
+        with stopping_on_signals(stop), app.run_lock.held_for():
+            if names:
+                actor = "organiser " + " ".join(BY_NAME[n].all_flag for n in names)
+                outcome = run_action.run_passes(app, names, actor, stop, observer)
+                code = progress.outcome(outcome, quiet)
+            for what, ref in pushes:
+                if code >= EXIT_UNAVAILABLE:  # DataCite unreachable or interrupted: stop
+                    break
+                outcome = run_action.push(app, what, ref, stop, observer)
+                code = max(code, progress.outcome(outcome, quiet, push=True))
+    finally:  # however the run ends: [organiser] metrics_textfile never goes stale
+        from organiser.actions import metrics
+
+        metrics.write_configured(app)
     return code

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from organiser import logs
 from organiser.commands.cli import COMMANDS, cli
 from organiser.errors import EXIT_FAILED, EXIT_OK
 
@@ -25,12 +26,12 @@ def main() -> None:
         code = cli.main(prog_name="organiser", standalone_mode=False)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "organiser"
-        click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+        logs.say(f"Error: {exc.format_message()} (see '{where} --help')")
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("Aborted!", err=True)
+        logs.say("Aborted!")
         sys.exit(EXIT_FAILED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

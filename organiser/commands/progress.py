@@ -3,10 +3,13 @@ per pass on a terminal."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+from typing import IO, Any
 
 import click
 
+from organiser import logs
 from organiser.actions.run import RunOutcome
 from organiser.engine.passes import Observer
 from organiser.errors import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, signal_exit_code
@@ -17,10 +20,10 @@ def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:
     """Print a run's failures (stderr), pass summaries (unless ``quiet``; for a ``push`` only
     the passes that met the record) and why it was cut short; give its exit code."""
     result = run.result
-    for failure in result.failures:
-        click.echo(
+    for failure in result.failures:  # warning priority in the journal: tried again anyway
+        logs.say(
             f"error: {failure.pass_name} {failure.doi} ({failure.identifier}): {failure.error}",
-            err=True,
+            "warning" if failure.transient else "error",
         )
     if not quiet:
         shown = result.passes
@@ -30,39 +33,86 @@ def outcome(run: RunOutcome, quiet: bool, push: bool = False) -> int:
         for counts in shown:
             click.echo(counts.summary())
     if run.alert_warning:
-        click.echo(f"warning: {run.alert_warning}", err=True)
+        logs.say(f"warning: {run.alert_warning}", "warning")
     if result.interrupted:
-        click.echo(
+        logs.say(
             f"interrupted by {result.interrupted}: the record in flight was finished or left "
             "as it was, claims released; the rest waits for the next run",
-            err=True,
+            "warning",
         )
         return signal_exit_code(result.interrupted)
     if result.outage:
-        click.echo(
-            f"error: run stopped, records not yet sent keep their state: {result.outage}",
-            err=True,
-        )
+        logs.say(f"error: run stopped, records not yet sent keep their state: {result.outage}")
         return EXIT_UNAVAILABLE
     return EXIT_FAILED if result.failures else EXIT_OK
 
 
-class ProgressBar(Observer):
-    """A progress bar per pass on the terminal."""
+#: Back to the start of the terminal's line and clear it (ECMA-48 EL).
+CLEAR_LINE = "\r\x1b[K"
 
-    def __init__(self) -> None:
+
+class _AboveTheBar:
+    """The stream of a log handler while a bar is shown on the same terminal: each log line
+    first clears the bar's line, and the bar is drawn again below it."""
+
+    def __init__(self, stream: IO[str], bar: Any, lock: threading.Lock) -> None:
+        self.stream, self.bar, self.lock = stream, bar, lock
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            self.stream.write(CLEAR_LINE + text)
+            self.stream.flush()
+            self.bar.file.write("\r" + self.bar.format_progress_line())
+            self.bar.file.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _terminal_handlers() -> list[logging.StreamHandler]:
+    """Give the root logger's handlers that write to a terminal (not to a file)."""
+    found = []
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            isatty = getattr(handler.stream, "isatty", None)
+            if isatty is not None and isatty():
+                found.append(handler)
+    return found
+
+
+class ProgressBar(Observer):
+    """A progress bar per pass on the terminal (``file``: stdout unless given). While a bar
+    is shown, log lines to the terminal are written above it, not over it."""
+
+    def __init__(self, file: IO[str] | None = None) -> None:
         self._bar: Any = None
+        self._file = file
+        self._lock = threading.Lock()
+        self._streams: list[tuple[logging.StreamHandler, IO[str]]] = []
 
     def pass_started(self, name: str, due: int) -> None:
         if due:
-            self._bar = click.progressbar(length=due, label=f"{name:<8}", show_pos=True)
+            self._bar = click.progressbar(
+                length=due, label=f"{name:<8}", show_pos=True, file=self._file
+            )
             self._bar.__enter__()
+            for handler in _terminal_handlers():
+                self._streams.append((handler, handler.stream))
+                handler.setStream(_AboveTheBar(handler.stream, self._bar, self._lock))
 
     def record_handled(self, name: str, record: Record, outcome: str) -> None:
         if self._bar is not None:
-            self._bar.update(1)
+            with self._lock:
+                self._bar.update(1)
 
     def pass_finished(self, name: str) -> None:
         if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+            with self._lock:
+                self._bar.__exit__(None, None, None)
+                self._bar = None
+            for handler, stream in self._streams:
+                handler.setStream(stream)
+            self._streams.clear()

@@ -121,7 +121,10 @@ def test_daemon_runs_on_its_cron_and_stops_cleanly_on_sigterm(env: Env) -> None:
 @pytest.mark.slow
 def test_daemon_notifies_systemd_logs_json_and_reloads_on_sighup(env: Env) -> None:
     _reserved(env, 3)
-    env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "true"})
+    # JSON lines: asked for (a JOURNAL_STREAM that is not this stderr's is not the journal)
+    env.write_config(
+        scheduler={"cron": "0 0 1 1 *", "run_at_start": "true"}, logging={"format": "json"}
+    )
     notify = _notify_socket(env)
     daemon = env.popen(
         "daemon", env={"NOTIFY_SOCKET": str(env.tmp / "notify.sock"), "JOURNAL_STREAM": "8:1234"}

@@ -71,7 +71,7 @@ def test_an_in_process_run_leaves_this_process_as_it_was(env: Env) -> None:
     write_records(env.tmp / "in", 3)
     env.ok("reserve", str(env.tmp / "in"))
     env.write_config(logging={"file": str(env.tmp / "organiser.log")})
-    pushed = env.ok("-v", "-s", env={"JOURNAL_STREAM": "1:2"})
+    pushed = env.ok("-v", "-s", env={"JOURNAL_STREAM": "1:2", "ORGANISER_LOGGING_FORMAT": "json"})
     assert "reserve: 3 done" in pushed.stdout
     assert '"event"' in pushed.stderr  # JSON lines: the call saw its own environment
     assert (list(root.handlers), root.level) == (handlers, level)
