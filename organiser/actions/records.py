@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from organiser.actions.views import HistoryEntry, RecordSummary, summary
+from organiser.domain import dialect
 from organiser.domain.metadata import differences
 from organiser.domain.states import QUEUED_STATES, State
 from organiser.errors import UserError
 from organiser.storage import queries, records
-from organiser.storage.models import database_proxy
+from organiser.storage.models import Record, database_proxy
 
 #: Records read per query when :func:`each` streams a listing.
 STREAM_BATCH = 1000
@@ -28,10 +29,13 @@ class RecordFilter:
     """Which records a listing gives: each field that is set must match (within one field,
     any of its values may). Empty tuples and ``None`` filter nothing.
 
-    ``dois`` in any DOI form (bare, ``doi:``, ``https://doi.org/``); ``submitters`` without
-    case; ``statuses`` status values; ``ids`` Unix wildcards (``*``, ``?``) on the identifier
-    or its LID, without case (``urn:nasa:pds:insight_*``); ``since``/``until`` whole UTC days
-    (inclusive) of the record's last change (``updated_at``); ``title`` a substring of its
+    ``dois`` in any DOI form (bare, ``doi:``, ``https://doi.org/``); ``submitters`` and
+    ``nodes`` without case; ``statuses`` organiser status values; ``statuses_0_2`` the PDS
+    DOI Service API 0.2's statuses, any case, each selecting every organiser status that maps
+    to it (:mod:`organiser.domain.dialect`); ``ids`` Unix wildcards (``*``, ``?``) on the
+    identifier or its LID, without case (``urn:nasa:pds:insight_*``); ``since``/``until`` of
+    the record's last change (``updated_at``, UTC), inclusive: a :class:`date` is the whole
+    UTC day, a :class:`datetime` that instant (naive: UTC); ``title`` a substring of its
     first title, without case.
     """
 
@@ -40,33 +44,58 @@ class RecordFilter:
     nodes: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
+    since: date | datetime | None = None
+    until: date | datetime | None = None
     title: str | None = None
+    statuses_0_2: tuple[str, ...] = ()
 
     def conditions(self) -> list[Any]:
         """Give the SQL conditions of this filter. Raises :class:`FilterError` for a status
-        that does not exist or ``since`` after ``until``."""
+        that does not exist or ``since`` after ``until``, and
+        :class:`~organiser.domain.dialect.StatusError` for a value of ``statuses_0_2`` that
+        is no 0.2 status."""
         known = {s.value for s in State}
         for status in self.statuses:
             if status not in known:
                 raise FilterError(f"status {status!r}: not a status ({', '.join(sorted(known))})")
-        if self.since is not None and self.until is not None and self.since > self.until:
+        since, before = _start(self.since), _end(self.until)
+        if since is not None and before is not None and since >= before:
             raise FilterError(f"since {self.since} is after until {self.until}")
-        return queries.conditions(
+        where = queries.conditions(
             dois=self.dois,
             submitters=self.submitters,
             nodes=self.nodes,
             statuses=self.statuses,
             ids=self.ids,
-            since=_midnight(self.since),
-            before=_midnight(self.until + timedelta(days=1)) if self.until else None,
+            since=since,
+            before=before,
             title=self.title,
         )
+        if self.statuses_0_2:  # a 0.2 status no organiser status maps to selects nothing
+            where.append(Record.status.in_([s.value for s in dialect.states_of(self.statuses_0_2)]))
+        return where
 
 
-def _midnight(day: date | None) -> datetime | None:
-    return datetime.combine(day, time()) if day is not None else None
+def _utc(moment: datetime) -> datetime:
+    """Give ``moment`` as the database stores times: naive UTC (naive is taken as UTC)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _start(since: date | datetime | None) -> datetime | None:
+    """Give the first instant ``since`` includes: its midnight for a day."""
+    if since is None or isinstance(since, datetime):
+        return _utc(since) if since is not None else None
+    return datetime.combine(since, time())
+
+
+def _end(until: date | datetime | None) -> datetime | None:
+    """Give the first instant after ``until`` (the condition is ``updated_at <`` it): the
+    next midnight for a day, the next microsecond (what the database keeps) for an instant."""
+    if until is None:
+        return None
+    if isinstance(until, datetime):
+        return _utc(until) + timedelta(microseconds=1)
+    return datetime.combine(until + timedelta(days=1), time())
 
 
 @dataclass(frozen=True)
