@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from organiser import config as config_module
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.lock import RunLock
 
 if TYPE_CHECKING:  # each effect is imported by the method that builds it, so that a command
     # loads only what it uses (``organiser status`` needs no HTTP client, intake or mailer)
     from organiser import intake
+    from organiser.accounts import Accounts
     from organiser.datacite.client import DataCiteClient
     from organiser.domain.identifiers import DoiScheme
     from organiser.engine.passes import Observer, Organiser, Settings
@@ -116,14 +118,19 @@ class App:
             database_proxy.close()
 
     @property
-    def scheme(self) -> DoiScheme:
-        """How this repository's DOIs look. Raises ``ConfigError`` without a prefix."""
-        from organiser.domain.identifiers import DoiScheme
+    def accounts(self) -> Accounts:
+        """The DataCite accounts: ``[datacite]`` (the default) and each ``[account NAME]``.
+        Raises ``ConfigError`` for an account's node that is not known."""
+        from organiser.accounts import Accounts
 
-        dc = self.config.require("datacite", "prefix")
-        return DoiScheme(
-            dc["prefix"], dc["namespace_separator"], dc["suffix_pattern"], dc["suffix_alphabet"]
-        )
+        return Accounts.of(self.config, self.nodes)
+
+    @property
+    def scheme(self) -> DoiScheme:
+        """How this repository's DOIs look: the default account's first prefix for new ones,
+        every account's prefixes owned. Raises ``ConfigError`` without a prefix."""
+        self.config.require("datacite", "prefix")
+        return self.accounts.intake_scheme()
 
     @property
     def nodes(self) -> dict[str, str]:
@@ -147,20 +154,32 @@ class App:
         return intake.Options(self.scheme, crosswalk, node, limits)
 
     def client(self) -> DataCiteClient:
-        """Give a DataCite client. Raises ``ConfigError`` without an account."""
+        """Give a DataCite client for the default account. Raises ``ConfigError`` without
+        an account."""
+        return self.clients()[DEFAULT_ACCOUNT]
+
+    def clients(self) -> dict[str, DataCiteClient]:
+        """Give a DataCite client per account, by account name (the default first), all
+        through one rate limiter: DataCite limits requests per IP address, not per account.
+        Raises ``ConfigError`` when an account lacks its username, password or prefix."""
         from organiser.datacite.client import DataCiteClient
         from organiser.datacite.ratelimit import RateLimiter
 
         dc = self.config.require("datacite", "username", "password", "prefix")
-        return DataCiteClient(
-            dc["url"],
-            dc["username"],
-            dc["password"],
-            connect_timeout=dc["connect_timeout"],
-            timeout=dc["timeout"],
-            limiter=RateLimiter(dc["rate_limit"] or None),
-            connections=dc["workers"],
-        )
+        self.config.require_accounts()
+        limiter = RateLimiter(dc["rate_limit"] or None)
+        return {
+            account.name: DataCiteClient(
+                dc["url"],
+                str(account.username),
+                str(account.password),
+                connect_timeout=dc["connect_timeout"],
+                timeout=dc["timeout"],
+                limiter=limiter,
+                connections=dc["workers"],
+            )
+            for account in self.accounts.all
+        }
 
     def settings(self) -> Settings:
         """Give the pass settings from ``[datacite]`` and ``[organiser]``."""
@@ -185,9 +204,11 @@ class App:
         """Give an organiser for this configuration, its database open."""
         from organiser.engine.passes import Organiser
 
-        client = self.client()
+        clients = self.clients()
+        accounts = self.accounts
+        schemes = {name: accounts.scheme(name) for name in clients}
         self.open_db()
-        return Organiser(client, self.scheme, self.settings(), actor, self.clock, stop, observer)
+        return Organiser(clients, schemes, self.settings(), actor, self.clock, stop, observer)
 
     def mailer(self) -> Mailer | None:
         """Give the alert mailer, or None when ``[email] smtp_host`` is not set."""

@@ -5,7 +5,8 @@ Sources, later ones winning: the schema defaults, one INI file (the first of ``-
 ``/etc/organiser/organiser.ini``), systemd credentials (a file ``<section>_<key>`` in
 ``$CREDENTIALS_DIRECTORY``, e.g. ``datacite_password``), then environment variables
 ``ORGANISER_<SECTION>_<KEY>`` (e.g. ``ORGANISER_DATACITE_PASSWORD``); any other
-``ORGANISER_`` variable is refused, as an unknown key in the file is.
+``ORGANISER_`` variable is refused, as an unknown key in the file is. ``[account NAME]``
+sections add DataCite accounts (:mod:`organiser.config_accounts`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from organiser import config_accounts
 from organiser import config_parsers as P
-from organiser.config_schema import OWN_VARIABLES, SCHEMA, TEST_SEAMS, Key  # Key: re-exported
+from organiser.config_schema import (  # Key: re-exported
+    ACCOUNT_SCHEMA,
+    OWN_VARIABLES,
+    SCHEMA,
+    TEST_SEAMS,
+    Key,
+)
 from organiser.errors import UserError
 from organiser.redact import redact_url, url_secrets
 
@@ -44,6 +52,9 @@ class Config:
     files: tuple[str, ...] = ()
     #: where the INI file was looked for when none was named (for ``config check``)
     looked_in: tuple[str, ...] = ()
+    #: the ``[account NAME]`` sections' values, by name, in file order (``[datacite]`` is not
+    #: among them: it is the default account, ``datacite``)
+    accounts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __getitem__(self, section: str) -> Mapping[str, Any]:
         return self.values[section]
@@ -56,6 +67,15 @@ class Config:
             raise ConfigError("\n".join(missing))
         return self.values[section]
 
+    def require_accounts(self) -> None:
+        """Raise :class:`ConfigError` (one line per key) if an ``[account NAME]`` section
+        lacks a required key (a password not given anywhere)."""
+        missing = [
+            line for (section, _), line in self.missing.items() if section.startswith("account ")
+        ]
+        if missing:
+            raise ConfigError("\n".join(missing))
+
     def secrets(self) -> list[str]:
         """Give the secret values set (passwords, the database URL's password): what must
         never appear in logs, history or mail."""
@@ -64,6 +84,12 @@ class Config:
             for section, keys in SCHEMA.items()
             for key, spec in keys.items()
             if spec.secret and self.values[section].get(key)
+        ]
+        found += [
+            str(values[key])
+            for values in self.accounts.values()
+            for key, spec in ACCOUNT_SCHEMA.items()
+            if spec.secret and values.get(key)
         ]
         found += url_secrets(str(self.values["database"]["url"]))
         found += url_secrets(str(self.values["datacite"]["url"]))
@@ -116,11 +142,13 @@ def find(
     return None
 
 
-def check_variables(environ: Mapping[str, str]) -> None:
+def check_variables(environ: Mapping[str, str], accounts: list[str] | None = None) -> None:
     """Raise :class:`ConfigError` for the first ``ORGANISER_`` variable in ``environ`` that
-    sets no key of the schema and is not one of organiser's own (``ORGANISER_CONFIG``, the
-    tests' ``ORGANISER_TEST_…``): a typo would otherwise be ignored silently."""
+    sets no key of the schema (nor of one of the configured ``accounts``) and is not one of
+    organiser's own (``ORGANISER_CONFIG``, the tests' ``ORGANISER_TEST_…``): a typo would
+    otherwise be ignored silently."""
     known = {env_name(section, key) for section, keys in SCHEMA.items() for key in keys}
+    known |= config_accounts.variables(accounts or [])
     for name in sorted(environ):
         if not name.startswith("ORGANISER_") or name in known or name in OWN_VARIABLES:
             continue
@@ -145,7 +173,6 @@ def load(
     production URL. Required keys that are not set are not an error here (see
     :meth:`Config.require`).
     """
-    check_variables(environ)
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))  # key = value
     source = "defaults"  # what the values came from, for `config check`
     found = find(path, environ, system)
@@ -155,6 +182,8 @@ def load(
         source = found
         _read(parser, found)
         files.append(found)
+    names = [n for n in (config_accounts.name_of(s) for s in parser.sections()) if n]
+    check_variables(environ, names)
     credentials = environ.get("CREDENTIALS_DIRECTORY")
     values: dict[str, dict[str, Any]] = {}
     missing: dict[tuple[str, str], str] = {}
@@ -190,10 +219,17 @@ def load(
             try:
                 values[section][key] = spec.parse(raw)
             except ValueError as exc:
-                shown = "***" if spec.secret else repr(redact_url(raw) if key == "url" else raw)
-                raise ConfigError(f"{where}: {shown} {_reason(exc)}") from None
+                raise ConfigError(f"{where}: {_shown(spec, key, raw)} {_reason(exc)}") from None
+    accounts, more_missing, more_files = config_accounts.load(parser, source, environ, _shown)
+    missing.update(more_missing)
     _cross_check(values, source, origins)
-    return Config(values, source, missing, tuple(files), looked_in)
+    config_accounts.cross_check(values["datacite"], accounts)
+    return Config(values, source, missing, tuple(files + more_files), looked_in, accounts)
+
+
+def _shown(spec: Key, key: str, raw: str) -> str:
+    """Give a bad value as an error shows it: a secret masked, a URL's credentials too."""
+    return "***" if spec.secret else repr(redact_url(raw) if key == "url" else raw)
 
 
 def _read(parser: configparser.ConfigParser, source: str) -> None:
@@ -211,10 +247,15 @@ def _read(parser: configparser.ConfigParser, source: str) -> None:
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     for section in parser.sections():
-        if section not in SCHEMA:
+        try:
+            account = config_accounts.name_of(section)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        keys = ACCOUNT_SCHEMA if account else SCHEMA.get(section)
+        if keys is None:
             raise ConfigError(f"{source}: unknown section [{section}]")
         for key in parser[section]:
-            if key not in SCHEMA[section]:
+            if key not in keys:
                 raise ConfigError(f"{source}: [{section}] {key}: unknown key")
 
 
@@ -230,7 +271,7 @@ def _cross_check(
             f"{source}: [email] recipients: missing (smtp_host is set, but nobody would get mail)"
         )
     host = (urlsplit(datacite["url"]).hostname or "").lower().rstrip(".")
-    if datacite["prefix"] == TEST_PREFIX and host == PRODUCTION_HOST:
+    if TEST_PREFIX in (datacite["prefix"] or ()) and host == PRODUCTION_HOST:
         raise ConfigError(
             f"[datacite] prefix ({origins['datacite', 'prefix']}) and url "
             f"({origins['datacite', 'url']}): {TEST_PREFIX} is DataCite's test prefix but "
@@ -262,6 +303,18 @@ def example_ini() -> str:
                 lines.append(f"# {key} =   (required)")
             else:
                 lines.append(f"# {key} = {spec.default}")
+    lines += [
+        "",
+        "# More DataCite accounts: one [account NAME] section each (NAME: letters, digits, _).",
+        "# They share [datacite]'s url, suffix shape, timeouts and rate limit; a new record goes",
+        "# to the account whose nodes list its node, else whose identifiers match it, else to",
+        "# [datacite]. Password: ORGANISER_ACCOUNT_<NAME>_PASSWORD or the credential",
+        "# datacite_password_<name>.",
+        "# [account sbn]",
+    ]
+    for key, spec in ACCOUNT_SCHEMA.items():
+        lines.append(f"# {spec.help}")
+        lines.append(f"# {key} = {spec.default if spec.default is not None else '  (required)'}")
     return "\n".join(lines) + "\n"
 
 

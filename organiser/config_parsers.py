@@ -46,6 +46,35 @@ def matching(regex: str, rule: str) -> Callable[[str], str]:
 
 DAY, YEAR = 86400, 365 * 86400
 prefix = matching(r"10\.\d{4,9}", "must be a DOI prefix such as 10.5072")
+
+
+def prefixes(value: str) -> tuple[str, ...]:
+    """Give one or more DOI prefixes (comma- or space-separated), each once, in order."""
+    found: list[str] = []
+    entries = value.replace(",", " ").split()
+    for entry in entries:
+        if not re.fullmatch(r"10\.\d{4,9}", entry):
+            if len(entries) == 1:
+                raise ValueError("must be a DOI prefix such as 10.5072")
+            raise ValueError(f"has {entry!r}, which is not a DOI prefix such as 10.5072")
+        if entry not in found:
+            found.append(entry)
+    if not found:
+        raise ValueError("must be a DOI prefix such as 10.5072 (or several, comma-separated)")
+    return tuple(found)
+
+
+def wildcards(value: str) -> tuple[str, ...]:
+    """Give comma-separated Unix wildcards (``*``, ``?``, ``[…]``), e.g. ``urn:nasa:pds:gbo.*``."""
+    found = tuple(w.strip() for w in value.split(",") if w.strip())
+    for entry in found:
+        if any(c.isspace() for c in entry):
+            raise ValueError(f"{entry!r}: a wildcard has no spaces (separate them with ',')")
+        if entry.count("[") != entry.count("]"):
+            raise ValueError(f"{entry!r}: a '[' without its ']'")
+    return found
+
+
 pattern = matching(
     r"[x-]*x[x-]*", "must be made of 'x' (one random character) and '-', e.g. xxxx-xxxx"
 )

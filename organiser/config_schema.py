@@ -41,7 +41,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "password": Key(
             P.text, None, "Repository password; prefer ORGANISER_DATACITE_PASSWORD.", secret=True
         ),
-        "prefix": Key(P.prefix, None, "DOI prefix of the repository, e.g. 10.5072."),
+        "prefix": Key(
+            P.prefixes,
+            None,
+            "DOI prefix of the repository, e.g. 10.5072; several: comma-separated (new DOIs "
+            "get the first).",
+        ),
         "namespace_separator": Key(
             P.verbatim,
             "",
@@ -260,6 +265,32 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 
+
+#: The keys of an ``[account NAME]`` section: one more DataCite repository account, sharing
+#: ``[datacite]``'s URL, suffix shape, timeouts and rate limit (see :mod:`organiser.accounts`).
+ACCOUNT_SCHEMA: dict[str, Key] = {
+    "username": Key(P.text, None, "Repository account (client id), e.g. NASA.SBN."),
+    "password": Key(
+        P.text,
+        None,
+        "Its password; prefer ORGANISER_ACCOUNT_<NAME>_PASSWORD or the credential "
+        "datacite_password_<name>.",
+        secret=True,
+    ),
+    "prefix": Key(P.prefixes, None, "Its DOI prefixes, comma-separated (new DOIs get the first)."),
+    "nodes": Key(
+        P.words, "", "Steward nodes whose new records go to this account, comma-separated."
+    ),
+    "identifiers": Key(
+        P.wildcards,
+        "",
+        "Unix wildcards on the identifier (e.g. urn:nasa:pds:gbo.*); a new record that matches "
+        "goes to this account. Comma-separated.",
+    ),
+}
+#: The account ``[datacite]`` configures: the default one, and what records written before
+#: there were several accounts belong to.
+DEFAULT_ACCOUNT = "datacite"
 
 #: ``ORGANISER_`` variables of organiser's own that set no key: the configuration file.
 OWN_VARIABLES = frozenset({"ORGANISER_CONFIG"})

@@ -83,7 +83,8 @@ def check(
     repair: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> CheckResult:
-    """Compare every settled record with DataCite's listing of the account; give the result.
+    """Compare every settled record with DataCite's listings of every account; give the
+    result.
 
     ``limit`` stops after that many DataCite DOIs (a sample: records missing at DataCite are
     then not looked for). With ``repair``, a drifted reserved or registered record is marked
@@ -92,28 +93,32 @@ def check(
     after each page. Raises ``LockHeld`` while a run holds this host's lock, ``Outage`` when
     DataCite cannot be read, ``ConfigError`` without a DataCite account.
     """
-    client = app.client()
+    clients = app.clients()
     with app.run_lock.held_for():
         app.open_db()
-        binding.guard(app, actor, bind=False)  # compares with the account it is bound to
+        binding.guard(app, actor, bind=False)  # compares with the endpoint it is bound to
         result, seen = CheckResult(), set()
-        listed = 0
-        for page in listing(app, client):
-            local = records.by_dois(item["doi"].lower() for item in page.records)
-            for item in page.records:
-                if limit is not None and listed >= limit:
-                    result.complete = False
+        listed, total = 0, 0
+        for client in clients.values():  # every account's listing, one after the other
+            for number, page in enumerate(listing(app, client)):
+                total += (page.total or 0) if number == 0 else 0
+                local = records.by_dois(item["doi"].lower() for item in page.records)
+                for item in page.records:
+                    if limit is not None and listed >= limit:
+                        result.complete = False
+                        break
+                    listed += 1
+                    doi = item["doi"].lower()
+                    seen.add(doi)
+                    record = local.get(doi)
+                    if record is None:
+                        result.unknown += 1
+                    else:
+                        _compare(record, item, result, repair, app, actor)
+                if progress:
+                    progress(listed, total if limit is None else limit)
+                if not result.complete:
                     break
-                listed += 1
-                doi = item["doi"].lower()
-                seen.add(doi)
-                record = local.get(doi)
-                if record is None:
-                    result.unknown += 1
-                else:
-                    _compare(record, item, result, repair, app, actor)
-            if progress:
-                progress(listed, page.total if limit is None else limit)
             if not result.complete:
                 break
         if result.complete:

@@ -14,7 +14,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ import structlog
 
 from organiser.actions import binding
 from organiser.app import App
+from organiser.config_schema import DEFAULT_ACCOUNT
+from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import PermanentError, SystemicError, TransientError
 from organiser.domain.identifiers import DoiScheme, normalise_doi
 from organiser.domain.states import DATACITE_STATES, IMPORTED_STATES
@@ -107,7 +109,9 @@ def check_prefix(prefix: str) -> str:
 def import_account(
     app: App, request: Request, stop: StopFlag, observer: Observer | None = None
 ) -> Result:
-    """Import the account's DOIs that ``request`` selects; give what was done.
+    """Import the DOIs that ``request`` selects of every account (of those holding
+    ``request.prefix``, if one is given and any does), one after the other; give what was
+    done. Each DOI's record is the account's whose listing gives it.
 
     Unless dry, holds the host's run lock (an import and a run never overlap). A DataCite
     outage (unreachable after the retries, credentials refused, not DataCite's API) or a stop
@@ -118,35 +122,21 @@ def import_account(
     errors (the page being written is then not written at all).
     """
     observer = observer or Observer()
-    client = app.client()
-    client.before_request = stop.check  # a signal cuts waits for the rate limit short
+    clients = app.clients()
+    for client in clients.values():
+        client.before_request = stop.check  # a signal cuts waits for the rate limit short
+    accounts = app.accounts
+    walked = [a.name for a in accounts.all if request.prefix in (None, *a.prefixes)]
     settings = app.settings()
     retry = retrying(settings.retries, settings.backoff, settings.max_backoff, stop.sleep)
     lock = contextlib.nullcontext() if request.dry_run else app.run_lock.held_for()
     result = Result()
     with lock:
         app.open_db()
-        binding.guard(app, ACTOR, bind=not request.dry_run)  # the account it imports from
-        pages = client.list_dois(
-            prefix=request.prefix,
-            state=request.state,
-            updated_since=request.since,
-            page_size=request.page_size,
-            retry=retry,
-        )
+        binding.guard(app, ACTOR, bind=not request.dry_run)  # the endpoint it imports from
         try:
-            for number, page in enumerate(pages):
-                if number == 0:
-                    result.total = page.total
-                    observer.started(page.total)
-                remotes, skipped = _remotes(page.records, app.nodes)
-                outcomes = imported.import_page(
-                    remotes, ACTOR, app.clock(), write=not request.dry_run
-                )
-                outcomes += skipped
-                result.counts.update(o.outcome for o in outcomes)
-                observer.page_done(outcomes)
-                stop.check()
+            for name in walked or [a.name for a in accounts.all]:
+                _import_one(app, name, clients[name], request, retry, result, observer, stop)
         except (TransientError, SystemicError) as exc:
             result.outage = str(exc)
         except PermanentError as exc:
@@ -163,17 +153,49 @@ def import_account(
     return result
 
 
+def _import_one(
+    app: App,
+    account: str,
+    client: DataCiteClient,
+    request: Request,
+    retry: Any,
+    result: Result,
+    observer: Observer,
+    stop: StopFlag,
+) -> None:
+    """Import the DOIs ``account``'s listing gives (through its ``client``) into ``result``.
+    Raises what :func:`import_account` handles: DataCite's errors, ``Interrupted``."""
+    pages = client.list_dois(
+        prefix=request.prefix,
+        state=request.state,
+        updated_since=request.since,
+        page_size=request.page_size,
+        retry=retry,
+    )
+    for number, page in enumerate(pages):
+        if number == 0:
+            if page.total is not None:
+                result.total = (result.total or 0) + page.total
+            observer.started(page.total)
+        remotes, skipped = _remotes(page.records, app.nodes, account)
+        outcomes = imported.import_page(remotes, ACTOR, app.clock(), write=not request.dry_run)
+        outcomes += skipped
+        result.counts.update(o.outcome for o in outcomes)
+        observer.page_done(outcomes)
+        stop.check()
+
+
 def _remotes(
-    records: list[dict[str, Any]], nodes: Mapping[str, str]
+    records: list[dict[str, Any]], nodes: Mapping[str, str], account: str = DEFAULT_ACCOUNT
 ) -> tuple[list[Remote], list[Outcome]]:
-    """Give the listed records as :class:`Remote` DOIs, and the outcomes of those that
-    cannot be imported (no DOI, an unknown state)."""
+    """Give the listed records (of ``account``'s listing) as :class:`Remote` DOIs, and the
+    outcomes of those that cannot be imported (no DOI, an unknown state)."""
     remotes: list[Remote] = []
     skipped: list[Outcome] = []
     for raw in records:
         remote = remote_of(raw, nodes)
         if isinstance(remote, Remote):
-            remotes.append(remote)
+            remotes.append(replace(remote, account=account))
         else:
             doi = str(raw.get("doi") or "")
             skipped.append(Outcome(doi, doi, SKIPPED, "", raw.get("state"), remote))

@@ -13,9 +13,11 @@ from datetime import datetime
 from itertools import pairwise
 
 from organiser import intake
+from organiser.accounts import Accounts
 from organiser.actions import versions as versioning
 from organiser.actions.access import Forbidden
 from organiser.actions.views import Marked, marked
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.domain.identifiers import DoiScheme
 from organiser.domain.states import Action, InvalidTransition, State, Step, transition
 from organiser.errors import UserError
@@ -49,8 +51,13 @@ def plan_reserve(
     submitter: str | None,
     versioned: bool,
     force: bool,
+    accounts: Accounts | None = None,
 ) -> Plan:
-    """Decide DOIs and check ``items`` against the database and each other.
+    """Decide DOIs and accounts and check ``items`` against the database and each other.
+
+    A record goes to the account of the DOI it brings (by prefix), of the earlier version it
+    continues, else to the one ``accounts`` routes its node and identifier to (without
+    ``accounts``: the default one); a generated DOI is under that account's first prefix.
 
     Raises :class:`store.RecordError` listing every problem (one per line); duplicate titles
     are problems unless ``force``.
@@ -92,7 +99,9 @@ def plan_reserve(
                 f"{item.source}' for the new version, or set versioned_dois"
             )
             continue
+        account = DEFAULT_ACCOUNT
         if versions:
+            account = versions[0].account
             doi, generated = versioning.next_doi(versions[0].doi, len(versions) + 1), False
             linkable = [v for v in versions if v.status != State.TO_BE_DELETED]
             if linkable:
@@ -115,8 +124,11 @@ def plan_reserve(
                 f"{item.source}: title {item.title!r} is used twice in this "
                 "batch for different identifiers"
             )
+        if accounts is not None and not versions:
+            owner = accounts.for_doi(doi) if doi is not None else None
+            account = (owner or accounts.route(node, item.identifier)).name
         if doi is None:
-            doi = _fresh(scheme, chosen)
+            doi = _fresh(_scheme(scheme, accounts, account), chosen)
         if doi in chosen:
             errors.append(f"{item.source}: DOI {doi} is used twice in this batch")
             continue
@@ -132,15 +144,21 @@ def plan_reserve(
                 submitter,
                 item.source,
                 item.title,
+                account,
             )
         )
     del first_titled
-    _regenerate_taken(plan, scheme, chosen)
+    _regenerate_taken(plan, scheme, chosen, accounts)
     if plan.warnings and not force:
         errors += [f"{w}; refused (--force reserves it anyway)" for w in plan.warnings]
     if errors:
         raise store.RecordError("\n".join(errors))
     return plan
+
+
+def _scheme(scheme: DoiScheme, accounts: Accounts | None, account: str) -> DoiScheme:
+    """Give the scheme of ``account``'s new DOIs (``scheme`` without ``accounts``)."""
+    return scheme if accounts is None else accounts.scheme(account)
 
 
 def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
@@ -150,14 +168,16 @@ def _fresh(scheme: DoiScheme, chosen: set[str]) -> str:
             return doi
 
 
-def _regenerate_taken(plan: Plan, scheme: DoiScheme, chosen: set[str]) -> None:
+def _regenerate_taken(
+    plan: Plan, scheme: DoiScheme, chosen: set[str], accounts: Accounts | None = None
+) -> None:
     """Give a new suffix to generated DOIs the database already holds (checked in bulk)."""
     taken = store.existing_dois(new.doi for new in plan.new if new.doi_generated)
     while taken:
         fresh = set()
         for n, new in enumerate(plan.new):
             if new.doi in taken:
-                doi = _fresh(scheme, chosen)
+                doi = _fresh(_scheme(scheme, accounts, new.account), chosen)
                 chosen.add(doi)
                 fresh.add(doi)
                 plan.new[n] = replace(new, doi=doi)

@@ -68,7 +68,9 @@ def reserve(
         _no_named_dois(actor, items)
     app.open_db()
     versioned = app.config["intake"]["versioned_dois"]
-    plan = mark.plan_reserve(items, app.scheme, node, address, versioned, force)
+    accounts = app.accounts
+    scheme = app.scheme
+    plan = mark.plan_reserve(items, scheme, node, address, versioned, force, accounts)
     forced = [warning for item in items for warning in item.warnings]  # bad ORCIDs dropped
     plan.warnings[:0] = forced
     del items  # the plan holds what is written

@@ -48,6 +48,7 @@ class RecordFilter:
     until: date | datetime | None = None
     title: str | None = None
     statuses_0_2: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()  # DataCite account names ("datacite": [datacite]'s)
 
     def conditions(self) -> list[Any]:
         """Give the SQL conditions of this filter. Raises :class:`FilterError` for a status
@@ -70,6 +71,7 @@ class RecordFilter:
             since=since,
             before=before,
             title=self.title,
+            accounts=self.accounts,
         )
         if self.statuses_0_2:  # a 0.2 status no organiser status maps to selects nothing
             where.append(Record.status.in_([s.value for s in dialect.states_of(self.statuses_0_2)]))

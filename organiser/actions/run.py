@@ -50,7 +50,8 @@ def run_passes(
     with app.run_lock.held_for(), contextlib.ExitStack() as run:
         organiser = app.organiser(actor, stop, observer)
         # its connections closed with the run, not when the garbage collector comes
-        run.enter_context(organiser.effects.client.session)
+        for client in organiser.effects.clients.values():
+            run.enter_context(client.session)
         binding.guard(app, actor)  # before the first request: the endpoint it is bound to
         freed = claims.release_dead_claims(app.host, _alive)
         if freed:

@@ -54,6 +54,7 @@ def check(ctx: click.Context, limit: int | None, repair: bool, as_json: bool) ->
         if bar is None:
             bar = click.progressbar(length=total, label="check   ", show_pos=True)
             bar.__enter__()
+        bar.length = max(bar.length, total)  # the next account's listing makes it longer
         bar.update(done - bar.pos)
 
     actor = "organiser check" + (" --repair" if repair else "")

@@ -136,7 +136,9 @@ class _Printer(imports.Observer):
         self._bar: Any = None
 
     def started(self, total: int | None) -> None:
-        if self.want_bar and total:
+        if self._bar is not None and total:  # the next account's listing: a longer bar
+            self._bar.length += total
+        elif self.want_bar and total:
             self._bar = click.progressbar(length=total, label="import  ", show_pos=True)
             self._bar.__enter__()
 

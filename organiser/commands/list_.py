@@ -43,6 +43,14 @@ from organiser.errors import UserError
     "--until", metavar="DATE", help="Only records last changed on or before this UTC day."
 )
 @click.option("--title", metavar="TEXT", help="Only records whose title contains TEXT, any case.")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="NAME",
+    help="Only records sent through this DataCite account: datacite ([datacite]) or the NAME "
+    "of an [account NAME] (repeatable).",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many records.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of records.")
 @click.pass_obj
@@ -56,6 +64,7 @@ def list_(
     since: str | None,
     until: str | None,
     title: str | None,
+    accounts: tuple[str, ...],
     limit: int | None,
     as_json: bool,
 ) -> None:
@@ -74,6 +83,7 @@ def list_(
         since=_day("--since", since),
         until=_day("--until", until),
         title=title,
+        accounts=accounts,
     )
     if filters.since and filters.until and filters.since > filters.until:
         raise UserError(f"--since {since}: after --until {until}")

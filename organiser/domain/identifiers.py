@@ -18,6 +18,9 @@ class DoiScheme:
     separator: str = ""
     pattern: str = "xxxx-xxxx"
     alphabet: str = "0123456789abcdefghjkmnpqrstvwxyz"
+    #: more prefixes the repository holds (its other DataCite accounts'): DOIs under them
+    #: are its own too, though new ones get ``prefix``
+    also: tuple[str, ...] = ()
 
     def generate(self) -> str:
         """Give a fresh DOI (random: collisions are unlikely, not impossible)."""
@@ -35,8 +38,9 @@ class DoiScheme:
         return f"{self.prefix}/{self.separator}{suffix}"
 
     def owns(self, doi: str) -> bool:
-        """Tell whether ``doi`` lies under this repository's prefix."""
-        return doi.lower().startswith(self.prefix.lower() + "/")
+        """Tell whether ``doi`` lies under one of this repository's prefixes."""
+        head = doi.lower().split("/", 1)[0]
+        return head in {p.lower() for p in (self.prefix, *self.also)}
 
 
 def normalise_doi(text: str) -> str | None:

@@ -18,9 +18,11 @@ tool) is looked up before any create. A create's own answer never adopts.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.datacite.client import DataCiteClient
 from organiser.datacite.errors import DoiTaken, NotFound, PermanentError, StateMismatch
 from organiser.domain.identifiers import DoiScheme
@@ -43,20 +45,45 @@ NOTHING_YET = "nothing to send yet (not at DataCite; the reserve/register pass s
 
 
 class Effects:
-    """The idempotent remote calls for records claimed by ``owner``. Seam: ``client``."""
+    """The idempotent remote calls for records claimed by ``owner``, each sent through the
+    client of the record's account (``clients``: by account name; a single client is the
+    default account's). Seam: ``clients``."""
 
-    def __init__(self, client: DataCiteClient, scheme: DoiScheme, owner: str) -> None:
-        self.client, self.scheme, self.owner = client, scheme, owner
+    def __init__(
+        self,
+        clients: DataCiteClient | Mapping[str, DataCiteClient],
+        schemes: DoiScheme | Mapping[str, DoiScheme],
+        owner: str,
+    ) -> None:
+        if isinstance(clients, DataCiteClient):
+            clients = {DEFAULT_ACCOUNT: clients}
+        if isinstance(schemes, DoiScheme):
+            schemes = {DEFAULT_ACCOUNT: schemes}
+        self.clients, self.schemes, self.owner = dict(clients), dict(schemes), owner
+        #: the default account's client (the first)
+        self.client = next(iter(self.clients.values()))
+
+    def client_for(self, record: Record) -> DataCiteClient:
+        """Give the client of ``record``'s account. Raises :class:`PermanentError` (the
+        record fails, the others go on) when that account is not configured any more."""
+        client = self.clients.get(record.account or DEFAULT_ACCOUNT)
+        if client is None:
+            raise PermanentError(
+                f"account {record.account} is not configured ([account {record.account}] "
+                "missing); the record keeps it: configure it again to send this record"
+            )
+        return client
 
     def update(self, record: Record) -> str | None:
         """Send the record's metadata; give DataCite's state (None: nothing there yet, the
         reserve or register pass will send it)."""
         if decide("update", record).method is None:
             return None
-        answer = self.client.put(record.doi, payload(record))
+        client = self.client_for(record)
+        answer = client.put(record.doi, payload(record))
         if record.status == State.UPDATE_REGISTERED and answer.get("state") != "findable":
             # hidden or made a draft at DataCite behind organiser's back: the local copy wins
-            answer = self.client.put(record.doi, {}, "publish")
+            answer = client.put(record.doi, {}, "publish")
         return expect(answer, *EXPECTED[State(record.status)])
 
     def reserve(self, record: Record) -> str:
@@ -73,19 +100,21 @@ class Effects:
         first = decide("register", record)
         if first.method != "PUT":  # not at DataCite yet: look the DOI up, or create it
             return expect(self._create(record, "publish"), "findable")
-        return expect(self.client.put(record.doi, payload(record), first.event), "findable")
+        answer = self.client_for(record).put(record.doi, payload(record), first.event)
+        return expect(answer, "findable")
 
     def delete(self, record: Record) -> str | None:
         """Delete a draft (give None) or hide a findable DOI (give ``"registered"``), with one
         request when ``remote_state`` is right; DataCite is looked up only when it is not
         known or the answer contradicts it."""
         first = decide("delete", record)
+        client = self.client_for(record)
         try:
             if first.method == "DELETE":  # a draft
-                self.client.delete(record.doi)
+                client.delete(record.doi)
                 return None
             if first.method == "PUT":  # findable: hide it
-                answer = self.client.put(record.doi, {}, first.event)
+                answer = client.put(record.doi, {}, first.event)
                 if answer.get("state") == "registered":
                     return "registered"
             if first.method is None:
@@ -99,16 +128,17 @@ class Effects:
 
     def _delete_as_held(self, record: Record) -> str | None:
         """Look the DOI up, then delete the draft or hide the findable DOI."""
-        held = self.client.get(record.doi)
+        client = self.client_for(record)
+        held = client.get(record.doi)
         if held is None or not _ours(record, held):
             return None  # nothing there, or another record's DOI: nothing to delete for this one
         state = held.get("state")
         if state == "draft":
             with contextlib.suppress(NotFound):  # gone meanwhile: what we wanted
-                self.client.delete(record.doi)
+                client.delete(record.doi)
             return None
         if state == "findable":
-            return expect(self.client.put(record.doi, {}, "hide"), "registered")
+            return expect(client.put(record.doi, {}, "hide"), "registered")
         return expect(held, "registered")
 
     def _create(self, record: Record, event: str | None = None) -> dict[str, Any]:
@@ -121,15 +151,16 @@ class Effects:
         first, or the one after a 422 "taken"); a create's answer counts only when it shows
         the state asked for (the client raises :class:`StateMismatch` otherwise)."""
         held = None
+        client = self.client_for(record)
         if decide("register" if event else "reserve", record).method == "GET":
-            held = self.client.get(record.doi)
+            held = client.get(record.doi)
         for _ in range(FRESH_SUFFIX_TRIES):
             if held is None:
                 try:
-                    answer = self.client.create(record.doi, payload(record), event)
+                    answer = client.create(record.doi, payload(record), event)
                     break
                 except DoiTaken:
-                    held = self.client.get(record.doi)
+                    held = client.get(record.doi)
                     if held is None:
                         continue  # gone meanwhile: create it again
             if _ours(record, held):  # e.g. our own earlier attempt, its answer lost
@@ -140,7 +171,7 @@ class Effects:
                     f"DOI {record.doi} is already taken at DataCite by another record"
                 )
             held = None
-            record.doi = self._fresh_doi()
+            record.doi = self._fresh_doi(record)
             claims.note_progress(record, self.owner, None, record.doi)
         else:
             raise PermanentError(f"no free DOI after {FRESH_SUFFIX_TRIES} fresh suffixes")
@@ -153,20 +184,26 @@ class Effects:
         differs; give DataCite's (or the held) answer. Raises :class:`PermanentError` when it
         is hidden and a reserve cannot make it a draft again."""
         state = held.get("state")
+        client = self.client_for(record)
         if event == "publish" and state != "findable":
-            return self.client.put(record.doi, payload(record), event)
+            return client.put(record.doi, payload(record), event)
         if state == "registered":
             raise PermanentError(
                 f"DOI {record.doi} is hidden (registered) at DataCite; mark the record for "
                 "registration to make it findable again"
             )
         if differences(payload(record), held):
-            return self.client.put(record.doi, payload(record))
+            return client.put(record.doi, payload(record))
         return held
 
-    def _fresh_doi(self) -> str:
+    def _fresh_doi(self, record: Record) -> str:
+        """Give a DOI the database does not hold, under the first prefix of ``record``'s
+        account."""
+        scheme = self.schemes.get(record.account or DEFAULT_ACCOUNT)
+        if scheme is None:
+            scheme = next(iter(self.schemes.values()))
         while True:
-            doi = self.scheme.generate()
+            doi = scheme.generate()
             if records.ensure_unique_doi(doi):
                 return doi
 

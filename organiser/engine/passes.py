@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -127,13 +127,14 @@ class Observer:
 
 
 class Organiser:
-    """Runs passes for one repository. Seams: ``client`` (HTTP), ``clock``, ``sleep`` (the
-    back-off wait; by default ``stop.sleep``, which a stop request cuts short)."""
+    """Runs passes for one repository. Seams: ``client`` (HTTP: one, or one per account by
+    name, each record sent through its account's), ``clock``, ``sleep`` (the back-off wait;
+    by default ``stop.sleep``, which a stop request cuts short)."""
 
     def __init__(
         self,
-        client: DataCiteClient,
-        scheme: DoiScheme,
+        client: DataCiteClient | Mapping[str, DataCiteClient],
+        scheme: DoiScheme | Mapping[str, DoiScheme],
         settings: Settings,
         actor: str,
         clock: Callable[[], datetime],
@@ -152,7 +153,12 @@ class Organiser:
         self._retrying = retrying(
             settings.retries, settings.backoff, settings.max_backoff, self._wait
         )
-        self.effects.client.before_request = self._abort.check
+        self._watch()
+
+    def _watch(self) -> None:
+        """Let every client's requests and waits give up when the pass does."""
+        for client in self.effects.clients.values():
+            client.before_request = self._abort.check
 
     def run(self, names: Sequence[str], only: Record | None = None) -> RunResult:
         """Run the named passes in the fixed order (``only``: just that record, due or not).
@@ -241,7 +247,7 @@ class Organiser:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self._abort = StopFlag()
-            self.effects.client.before_request = self._abort.check
+            self._watch()
 
     def _wait(self, seconds: float) -> None:
         """Back off before a retry; raise :class:`Interrupted` if the pass is giving up."""

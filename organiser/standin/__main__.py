@@ -32,14 +32,37 @@ from organiser.standin.server import DataCite, StandinServer
     show_default=True,
     help="DOI prefix the account owns; repeat for several.",
 )
+@click.option(
+    "--account",
+    "more",
+    multiple=True,
+    metavar="USER:PASSWORD:PREFIX[,PREFIX]",
+    help="One more repository account with its password and prefixes; repeat for several.",
+)
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def main(port: int, username: str, password: str, prefixes: tuple[str, ...], verbose: bool) -> None:
+def main(
+    port: int,
+    username: str,
+    password: str,
+    prefixes: tuple[str, ...],
+    more: tuple[str, ...],
+    verbose: bool,
+) -> None:
     """Serve a DataCite REST API stand-in on 127.0.0.1 and print its URL on stdout.
 
     Faults are switched with PUT /_standin/faults (JSON); GET /_standin/dois shows what it
     holds, POST /_standin/dois (a JSON list of {doi, attributes, state, updated}) preloads it.
     """
-    server = StandinServer(DataCite({username: (password, list(prefixes))}), port, verbose)
+    accounts = {username: (password, list(prefixes))}
+    for entry in more:
+        user, _, rest = entry.partition(":")
+        secret, _, held = rest.rpartition(":")
+        if not user or not secret or not held:
+            raise click.BadParameter(
+                f"{entry!r}: not USER:PASSWORD:PREFIX[,PREFIX]", param_hint="--account"
+            )
+        accounts[user] = (secret, [p.strip() for p in held.split(",") if p.strip()])
+    server = StandinServer(DataCite(accounts), port, verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(server.url, nl=True)
     sys.stdout.flush()

@@ -1,7 +1,9 @@
 """A DataCite REST API stand-in: real HTTP on 127.0.0.1, DataCite's rules for ``/dois``
 (:mod:`organiser.standin.state`) and its account listing (:mod:`organiser.standin.listing`).
 
-401 for bad credentials, 403 for a DOI outside the account's prefixes, 404 for an unknown DOI.
+401 for bad credentials, 403 for a DOI outside the account's prefixes (or another account's
+DOI), 404 for an unknown DOI; it knows any number of accounts, and its request log names the
+account each request authenticated as.
 ``/_standin/faults`` (GET/PUT JSON), ``/_standin/dois`` (GET: DOI -> state; POST: preload
 documents) and ``/_standin/requests`` let tests and the demo steer and inspect it over HTTP.
 The answer faults (``other_doi``, ``wrong_state``, ``trickle``, ``oversize_mb``) change only
@@ -90,6 +92,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         time.sleep(faults.latency)
         account = api.account(self.headers.get("Authorization"))
+        seen.account = account[0] if account is not None else None
         if account is None and (method != "GET" or listing_query is not None):
             seen.status = self._send(401, _errors(None, "Bad credentials.", None))
             return

@@ -68,6 +68,7 @@ class Seen:
     status: int  # 0 when the connection was dropped or refused
     at: float = 0.0  # when it arrived (time.monotonic())
     query: str | None = None  # a listing's query string (GET /dois?…), decoded
+    account: str | None = None  # the repository account it authenticated as (None: none)
 
 
 class DataCite:

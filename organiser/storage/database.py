@@ -22,6 +22,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from organiser.domain.metadata import lid_of, title_of
 from organiser.errors import Unavailable, UserError
 from organiser.redact import redact_url
+from organiser.storage.indexes import query_indexes
 from organiser.storage.models import (
     CLAIM_OWNER_INDEX,
     Binding,
@@ -106,6 +107,15 @@ def _binding_v7(db: pw.Database) -> None:
     db.create_tables([Binding])
 
 
+def _account_v8(db: pw.Database) -> None:
+    """v8: ``record.account``, the DataCite account a record is sent through; records
+    written before are the default account's (``[datacite]``, named "datacite")."""
+    if "account" not in {column.name for column in db.get_columns("record")}:
+        migrator = SchemaMigrator.from_database(db)
+        column = pw.CharField(default="datacite", constraints=[pw.SQL("DEFAULT 'datacite'")])
+        migrate(migrator.add_column("record", "account", column))
+
+
 #: Ordered schema steps; step N brings a version N-1 database to version N. Steps after the
 #: first use ``playhouse.migrate`` so existing rows are kept, and only add what is missing (the
 #: first step creates tables from the current models).
@@ -117,6 +127,8 @@ MIGRATIONS: Sequence[Migration] = (
     _tokens_v5,
     _pending_change_v6,
     _binding_v7,
+    _account_v8,
+    query_indexes,  # v9: status counts, the filters' indexes (organiser.storage.indexes)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

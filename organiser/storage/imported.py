@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.domain.metadata import differences, lid_of, title_of
 from organiser.domain.states import Action, InvalidTransition, State, imported
 from organiser.storage.models import History, Record, database_proxy
@@ -35,6 +36,7 @@ class Remote:
     identifier: str  # the PDS4 LIDVID it carries, else the DOI
     node: str | None
     updated: datetime | None  # DataCite's last change, naive UTC
+    account: str = DEFAULT_ACCOUNT  # the account whose listing holds it
 
     @property
     def status(self) -> State:
@@ -69,6 +71,8 @@ def judge(local: Record | None, remote: Remote, now: datetime) -> tuple[str, str
         return NEW, None
     if local.claim_owner is not None and local.claim_expires_at and local.claim_expires_at > now:
         return KEPT, "claimed by a run"
+    if local.account != remote.account:  # an account never changes by itself
+        return KEPT, f"account {local.account} here, listed by account {remote.account}"
     try:
         step = imported(State(local.status), remote.state)
     except InvalidTransition:
@@ -158,6 +162,7 @@ def _insert(remotes: list[Remote], actor: str, now: datetime) -> None:
                 "attributes": json.dumps(r.attributes, ensure_ascii=False),
                 "url": r.url,
                 "node": r.node,
+                "account": r.account,
                 "created_at": now,
                 "updated_at": now,
             }

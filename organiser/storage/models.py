@@ -41,6 +41,9 @@ class Record(BaseModel):
     #: a submitter's change waiting for review (status update-review), JSON ``{"attributes",
     #: "url", "identifier"}``; never sent until an operator approves it (since v6)
     pending = pw.TextField(null=True)
+    #: the DataCite account it is sent through (``[datacite]``: "datacite"; an ``[account
+    #: NAME]``: NAME), chosen when it is marked and never changed by itself (since v8)
+    account = pw.CharField(default="datacite", constraints=[pw.SQL("DEFAULT 'datacite'")])
 
     class Meta:
         table_name = "record"

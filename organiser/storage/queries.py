@@ -73,6 +73,7 @@ def conditions(
     since: datetime | None = None,
     before: datetime | None = None,
     title: str | None = None,
+    accounts: Sequence[str] = (),
 ) -> list[Any]:
     """Give the WHERE conditions (all must hold) for these filters; within one filter any
     value may match.
@@ -80,7 +81,8 @@ def conditions(
     ``dois`` in any form :func:`normalise_doi` reads; ``submitters`` and ``nodes`` compared
     without case; ``ids`` are Unix wildcards, without case, on the identifier or its LID (so a
     LID, or a pattern that ends with one, finds every version); ``since`` ≤ updated_at <
-    ``before``; ``title`` a substring of the first title, without case.
+    ``before``; ``title`` a substring of the first title, without case; ``accounts`` the
+    DataCite account names, as stored (lower case).
     """
     where: list[Any] = []
     if dois:
@@ -102,6 +104,8 @@ def conditions(
         where.append(Record.updated_at < before)
     if title:
         where.append(_like(Record.title, f"%{escape_like(title.lower())}%"))
+    if accounts:
+        where.append(Record.account.in_(sorted({a.strip().lower() for a in accounts})))
     return where
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import peewee as pw
 from peewee import SQL
 
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.domain.identifiers import normalise_doi
 from organiser.domain.metadata import lid_of, title_of
 from organiser.domain.states import Action, InvalidTransition, State, Step, transition
@@ -49,6 +50,7 @@ class NewRecord:
     submitter: str | None = None
     source: str = ""  # where it came from, for error messages
     title: str | None = None  # the first title (kept for duplicate checks)
+    account: str = DEFAULT_ACCOUNT  # the DataCite account it goes through
 
 
 def find(ref: str) -> Record:
@@ -158,6 +160,7 @@ def write_new(items: Sequence[NewRecord], actor: str, now: datetime) -> State:
                     "url": i.url,
                     "node": i.node,
                     "submitter": i.submitter,
+                    "account": i.account,
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -24,7 +24,7 @@ def test_file_and_environment_layers(tmp_path: Path) -> None:
     config = load(path, {"ORGANISER_DATACITE_PASSWORD": "p2", "ORGANISER_DATACITE_TIMEOUT": "9"})
     assert config["datacite"]["password"] == "p2"
     assert config["datacite"]["timeout"] == 9.0
-    assert config["datacite"]["prefix"] == "10.1234"
+    assert config["datacite"]["prefix"] == ("10.1234",)  # one or more
     assert config["datacite"]["url"] == "https://api.test.datacite.org"
     assert config["organiser"]["batch_size"] == 100
 

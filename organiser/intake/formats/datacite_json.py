@@ -160,9 +160,8 @@ def local_id(attributes: dict[str, Any], url: str | None) -> str:
 
 def check_prefix(source: str, doi: str, scheme: DoiScheme) -> None:
     if not scheme.owns(doi):
-        raise InputError(
-            f"{source}: DOI {doi} is not under this repository's prefix {scheme.prefix}"
-        )
+        held = ", ".join(dict.fromkeys((scheme.prefix, *scheme.also)))  # every account's
+        raise InputError(f"{source}: DOI {doi} is not under this repository's prefix {held}")
 
 
 def _clean(value: Any) -> Any:
