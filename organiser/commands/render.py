@@ -48,8 +48,18 @@ def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
         click.echo(f"{r.doi}\t{r.identifier}\t{r.status}\t{r.id}{error}")
 
 
+def quiet() -> bool:
+    """Tell whether ``-q`` was given (before or after the subcommand): the marking commands
+    then print nothing but errors and warnings (the exit code says how it went)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get("quiet"))
+
+
 def marked(done: list[Marked], prefix: str = "") -> None:
-    """Print one line per marked record: DOI, identifier, status (as the mark left it)."""
+    """Print one line per marked record: DOI, identifier, status (as the mark left it);
+    nothing with ``-q``."""
+    if quiet():
+        return
     for start in range(0, len(done), 1000):  # written a block at a time
         block = done[start : start + 1000]
         click.echo("\n".join(f"{prefix}{m.doi}\t{m.identifier}\t{m.status}" for m in block))

@@ -47,6 +47,8 @@ def reserve(
     done = marking.reserve(app, Actor.operator(submitter), sources, node, submitter, force, dry_run)
     for warning in done.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if render.quiet():
+        return
     if dry_run:
         for new in done.new:
             doi = "(new DOI)" if new.doi_generated else new.doi
