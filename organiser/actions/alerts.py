@@ -31,6 +31,7 @@ def after_run(app: App, result: RunResult) -> str | None:
                 "transient": f.transient,
                 "attempts": f.attempts,
                 "retry_at": f.retry_at.isoformat(" ", "minutes"),
+                **({"account": f.account} if f.account else {}),  # several accounts
             },
             f.submitter if f.submitter and "@" in f.submitter else None,
         )

@@ -11,6 +11,7 @@ import click
 from organiser.app import App
 from organiser.commands.cli import cli
 from organiser.config import SCHEMA, ConfigError, example_ini
+from organiser.config_schema import ACCOUNT_SCHEMA
 from organiser.storage.database import redact_url
 
 
@@ -43,6 +44,7 @@ def check(app: App, as_json: bool) -> None:
     values = app.config
     if values.missing:
         raise ConfigError("\n".join(values.missing.values()))
+    accounts = app.accounts  # an account's unknown node is an error here too
     if as_json:
         shown = {
             section: {
@@ -52,6 +54,21 @@ def check(app: App, as_json: bool) -> None:
         }
         found = {"ok": True, "source": values.source, "files": list(values.files)}
         found |= {"looked_in": [str(p) for p in values.looked_in], "values": shown}
+        for name, keys in values.accounts.items():
+            shown[f"account {name}"] = {
+                key: _masked("account", key, value, as_json=True) for key, value in keys.items()
+            }
+        found["accounts"] = [
+            {
+                "name": a.name,
+                "username": a.username,
+                "prefixes": list(a.prefixes),
+                "nodes": list(a.nodes),
+                "identifiers": list(a.identifiers),
+                "default": a.default,
+            }
+            for a in accounts.all
+        ]
         click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
         return
     click.echo(f"# configuration OK (from {values.source})")
@@ -63,13 +80,26 @@ def check(app: App, as_json: bool) -> None:
         click.echo(f"[{section}]")
         for key, value in keys.items():
             click.echo(f"{key} = {_masked(section, key, value)}")
+    for name, keys in values.accounts.items():
+        click.echo(f"[account {name}]")
+        for key, value in keys.items():
+            click.echo(f"{key} = {_masked('account', key, value)}")
+    click.echo(
+        "# accounts: a new record goes to the account listing its node, else the first whose "
+        "identifiers match, else the default; a given DOI to the account of its prefix"
+    )
+    for account in accounts.all:
+        click.echo(f"#   {account.name} ({account.username}): {account.routing()}")
+    if accounts.several:
+        click.echo("# a record keeps its account when this routing changes")
 
 
 def _masked(section: str, key: str, value: Any, as_json: bool = False) -> Any:
     """Give a value as ``config check`` shows it: a set password as ``***``, a database or
     DataCite URL without its credentials; for the text, lists, mappings and flags spelled
     as in the INI file (for JSON they stay lists, objects and booleans)."""
-    if SCHEMA[section][key].secret and value:
+    spec = ACCOUNT_SCHEMA[key] if section == "account" else SCHEMA[section][key]
+    if spec.secret and value:
         return "***"
     if key == "url" and section in ("database", "datacite"):
         return redact_url(value)

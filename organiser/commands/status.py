@@ -30,6 +30,10 @@ def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
     app.open_db()
     figures = queue_status(app.clock())
     figures["database"] = redact_url(app.config["database"]["url"])
+    if app.config.accounts:  # several DataCite accounts: each one's records by status
+        from organiser.actions.status import by_account
+
+        figures["accounts"] = by_account()
     if textfile:
         prometheus.write(textfile, prometheus.render(figures))
     if ctx.meta.get("quiet"):
@@ -43,6 +47,8 @@ def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
         age = entry["oldest_waiting_seconds"]
         click.echo(f"{name:<28}{entry['records']:>9}  {'' if age is None else _age(age)}")
     click.echo(f"{'records failing':<28}{figures['failing']:>9}")
+    for name, counts in figures.get("accounts", {}).items():
+        click.echo(f"account {name}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     last = figures["last_run"]
     if last is None:
         click.echo("last run: none yet")

@@ -68,6 +68,7 @@ class Failure:
     transient: bool
     attempts: int  # failed attempts so far, this one included
     retry_at: datetime
+    account: str | None = None  # the record's DataCite account, when there are several
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,7 @@ class Organiser:
             transient,
             record.attempts + 1,
             self.clock() + delay,
+            record.account if len(self.effects.clients) > 1 else None,
         )
 
     def _flush(self, counts: PassResult, result: RunResult) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from organiser.domain.passes import BY_NAME
+from organiser.notify.advice import next_step, outage_step
 from organiser.storage.models import Notice
 from organiser.storage.notices import CLEARED, DRIFT, SYSTEMIC
 
@@ -49,8 +50,8 @@ def compose(notices: Sequence[Notice], host: str, for_submitter: str | None = No
             "",
             "Runs stop at once while it lasts. No record is marked failed because of it and",
             "nothing is lost: records wait in their state and go out once DataCite answers.",
-            "Check [datacite] url, username and password, this host's network, and",
-            "https://status.datacite.org. You get one more mail when it clears.",
+            f"Next step: {outage_step(detail['reason'])}.",
+            "You get one more mail when it clears.",
             "",
         ]
     if cleared is not None:
@@ -111,8 +112,10 @@ def _failure(d: dict, at: datetime | str | None, for_submitter: bool) -> list[st
         f"  DOI         {d['doi']}",
         f"  identifier  {d['identifier']}",
         f"  node        {d.get('node') or '-'}",
+        *([f"  account     {d['account']}"] if d.get("account") else []),  # several
         f"  action      {d['action']} ({kind})",
         f"  error       {d['error']}",
+        f"  next step   {next_step(d, for_submitter)}",
     ]
     if at:
         lines.append(f"  failed at   {_minutes(at)} UTC")

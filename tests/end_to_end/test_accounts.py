@@ -225,3 +225,46 @@ def test_update_names_a_doi_of_no_account(env: Env) -> None:
         in result.stderr
     )
     assert env.snapshot() == before
+
+
+def test_status_and_config_check_name_the_accounts(env: Env) -> None:
+    _two_accounts(env)
+    env.ok("import", env=SBN_ENV)
+    shown = env.ok("status", env=SBN_ENV).stdout.splitlines()
+    assert "account datacite: 1 registered, 1 reserved" in shown
+    assert "account sbn: 1 registered, 1 reserved" in shown
+    figures = json.loads(env.ok("status", "--json", env=SBN_ENV).stdout)
+    assert figures["accounts"] == {
+        "datacite": {"registered": 1, "reserved": 1},
+        "sbn": {"registered": 1, "reserved": 1},
+    }
+
+    checked = env.ok("config", "check", env=SBN_ENV).stdout
+    assert "[account sbn]\nusername = NASA.SBN\npassword = ***\nprefix = 10.26033, 10.26034\n" in (
+        checked
+    )
+    assert f"#   datacite ({USER}): prefixes {PREFIX}; default: every other new record" in checked
+    assert "#   sbn (NASA.SBN): prefixes 10.26033, 10.26034; nodes sbn\n" in checked
+    assert SBN_PASSWORD not in checked
+    as_json = json.loads(env.ok("config", "check", "--json", env=SBN_ENV).stdout)
+    assert as_json["values"]["account sbn"]["password"] == "***"
+    assert [(a["name"], a["prefixes"], a["default"]) for a in as_json["accounts"]] == [
+        ("datacite", [PREFIX], True),
+        ("sbn", list(SBN_PREFIXES), False),
+    ]
+
+
+def test_one_account_shows_no_account_lines(env: Env) -> None:
+    env.ok("import")
+    assert "\naccount " not in env.ok("status").stdout
+    assert "account" not in json.loads(env.ok("status", "--json").stdout)
+
+
+def test_an_account_without_its_password_is_one_line_and_nothing_is_sent(env: Env) -> None:
+    _two_accounts(env)
+    result = env.run("import")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "[account sbn] password: missing (required; or set ORGANISER_ACCOUNT_SBN_PASSWORD)"
+    )
+    assert env.server.datacite.seen == []

@@ -122,3 +122,28 @@ def test_unknown_node_in_an_account_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"\[account sbn\] nodes: atmo is not a known node"):
         Accounts.of(bad, {"sbn": "S"})
+
+
+def test_the_digest_names_a_failing_records_account_when_there_are_several() -> None:
+    import json
+    from datetime import datetime
+
+    from organiser.notify.digest import compose
+    from organiser.storage.models import Notice
+
+    detail = {
+        "doi": "10.26033/x",
+        "identifier": "urn:nasa:pds:x::1.0",
+        "node": "sbn",
+        "action": "register",
+        "error": "403 forbidden",
+        "transient": False,
+        "attempts": 1,
+        "retry_at": "2026-01-01 00:00",
+    }
+    at = datetime(2026, 1, 1)
+    one = compose([Notice(key="record:1", detail=json.dumps(detail), at=at)], "h").body
+    assert "account" not in one
+    several = json.dumps(dict(detail, account="sbn"))
+    body = compose([Notice(key="record:1", detail=several, at=at)], "h").body
+    assert "  node        sbn\n  account     sbn\n" in body
