@@ -59,6 +59,10 @@ COMMANDS = {
         "organiser.commands.install:install",
         "Print or write the systemd units, cron file or example configuration it carries.",
     ),
+    "install": Lazy(
+        "organiser.commands.install:install",
+        "Print or write the systemd units, cron file or example configuration it carries.",
+    ),
     "list": Lazy(
         "organiser.commands.list_:list_",
         "List records with their DOI, identifier, status and last error.",
