@@ -56,7 +56,10 @@ def create_app(app: App) -> ASGIApp:
 
     outer.mount(BASE_PATH, api)
     settings = app.config["api"]
-    return BodyLimit(FetchGate(outer, settings["url_fetches"]), app, settings["max_body_bytes"])
+    rest = BodyLimit(FetchGate(outer, settings["url_fetches"]), app, settings["max_body_bytes"])
+    from organiser import web  # the web UI under /ui, beside the API's body limit
+
+    return web.Beside(web.create(app), rest, settings["max_body_bytes"])
 
 
 #: The 400 answer, as the OpenAPI document has it.

@@ -1,0 +1,78 @@
+"""The web UI's sessions: a signed cookie (itsdangerous) that names the token signed in with
+(never the token itself), its CSRF token and when it was made. The key that signs it is made
+when the server starts and lives in the application's state, so a restart ends every session.
+
+The cookie is HttpOnly, SameSite=Strict, Secure when the UI is served over HTTPS, and
+expires (:data:`LIFETIME`); a session whose token was revoked meanwhile ends too
+(:func:`organiser.actions.signin.live`). Every POST carries the session's CSRF token in a
+hidden field, compared in constant time (:meth:`Sessions.csrf_ok`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+COOKIE = "organiser_ui"
+#: Seconds a session lasts from sign-in.
+LIFETIME = 8 * 3600
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: the token's name and the CSRF token of its forms."""
+
+    name: str
+    csrf: str
+
+
+class Sessions:
+    """Issues and reads the session cookie, signed with a key of this server's own."""
+
+    def __init__(self, lifetime: int = LIFETIME, key: bytes | None = None) -> None:
+        self.lifetime = lifetime
+        self._signer = URLSafeTimedSerializer(key or secrets.token_bytes(32), salt="organiser-ui")
+
+    def issue(self, response: Response, name: str, secure: bool) -> Session:
+        """Set a new session's cookie for the token called ``name`` on ``response``; give
+        the session."""
+        session = Session(name, secrets.token_urlsafe(24))
+        value = self._signer.dumps({"n": session.name, "c": session.csrf})
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=self.lifetime,
+            path="/ui",
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+        )
+        return session
+
+    def read(self, request: Request) -> Session | None:
+        """Give the session of ``request``'s cookie, or None (none, forged or expired)."""
+        value = request.cookies.get(COOKIE)
+        if not value:
+            return None
+        try:
+            data = self._signer.loads(value, max_age=self.lifetime)
+        except BadSignature:  # SignatureExpired is one
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+            return None
+        return Session(data["n"], str(data.get("c", "")))
+
+    @staticmethod
+    def end(response: Response, secure: bool) -> None:
+        """Remove the session cookie (sign-out)."""
+        response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict", secure=secure)
+
+    @staticmethod
+    def csrf_ok(session: Session, sent: str | None) -> bool:
+        """Whether a form's ``sent`` CSRF token is the session's."""
+        return bool(sent) and hmac.compare_digest(session.csrf.encode(), str(sent).encode())
