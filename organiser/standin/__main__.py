@@ -54,14 +54,7 @@ def main(
     holds, POST /_standin/dois (a JSON list of {doi, attributes, state, updated}) preloads it.
     """
     accounts = {username: (password, list(prefixes))}
-    for entry in more:
-        user, _, rest = entry.partition(":")
-        secret, _, held = rest.rpartition(":")
-        if not user or not secret or not held:
-            raise click.BadParameter(
-                f"{entry!r}: not USER:PASSWORD:PREFIX[,PREFIX]", param_hint="--account"
-            )
-        accounts[user] = (secret, [p.strip() for p in held.split(",") if p.strip()])
+    accounts.update(parse_account(entry) for entry in more)
     server = StandinServer(DataCite(accounts), port, verbose)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(server.url, nl=True)
@@ -72,6 +65,19 @@ def main(
         pass
     finally:
         server.server_close()
+
+
+def parse_account(entry: str) -> tuple[str, tuple[str, list[str]]]:
+    """Give (username, (password, prefixes)) of an ``--account USER:PASSWORD:PREFIX[,…]``
+    (the password may hold ':'). Raises ``click.BadParameter`` naming the option."""
+    user, _, rest = entry.partition(":")
+    secret, _, held = rest.rpartition(":")
+    prefixes = [p.strip() for p in held.split(",") if p.strip()]
+    if not user or not secret or not prefixes:
+        raise click.BadParameter(
+            f"{entry!r}: not USER:PASSWORD:PREFIX[,PREFIX]", param_hint="--account"
+        )
+    return user, (secret, prefixes)
 
 
 if __name__ == "__main__":
