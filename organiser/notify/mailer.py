@@ -39,7 +39,8 @@ class MailSettings:
 
 
 class Mailer:
-    """Sends plain-text messages, optionally with one attachment."""
+    """Sends plain-text messages, optionally with one attachment, each marked
+    ``Auto-Submitted: auto-generated`` (RFC 3834)."""
 
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
@@ -63,6 +64,10 @@ class Mailer:
         message["From"], message["To"], message["Subject"] = s.sender, ", ".join(to), subject
         message["Date"] = formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = make_msgid(domain=s.sender.rpartition("@")[2] or None)
+        # RFC 3834: written by a program, so no vacation or out-of-office answer comes back
+        # (a report asked for by a person too: nobody wrote it); Exchange reads the second
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
         message.set_content(body)
         if attachment is not None:
             name, mime, content = attachment
