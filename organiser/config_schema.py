@@ -153,6 +153,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "3",
             "Consecutive records failing transiently that mean DataCite is unreachable.",
         ),
+        "metrics_textfile": Key(
+            P.path,
+            "",
+            "node_exporter textfile (*.prom) the daemon rewrites after each run and a run of "
+            "the passes on every way out; empty: none.",
+        ),
     },
     "scheduler": {
         "cron": Key(
@@ -240,6 +246,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "4",
             "Metadata URLs the API fetches at once (each within [intake] url_timeout); a "
             "request that finds them all busy for a second gets 503.",
+        ),
+        "public_metrics": Key(
+            P.boolean,
+            "false",
+            "true: GET /metrics needs no token (/healthz and /readyz never do).",
         ),
         "base_url": Key(
             _optional_url,

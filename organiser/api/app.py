@@ -13,7 +13,7 @@ from starlette.types import ASGIApp
 from organiser import __version__
 from organiser.api import BASE_PATH, docs, errors, schemas
 from organiser.api.limits import BodyLimit, FetchGate
-from organiser.api.routes import check, doi, dois
+from organiser.api.routes import check, doi, dois, health
 from organiser.app import App
 
 TITLE = "Planetary Data System DOI Service API"
@@ -49,6 +49,7 @@ def create_app(app: App) -> ASGIApp:
     outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     outer.state.organiser = app
     errors.install(outer)
+    health.install(outer, app)  # /healthz, /readyz, /metrics: outside the base path
 
     @outer.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from organiser.actions import check as check_action
+from organiser.actions import metrics
 from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
@@ -65,6 +66,7 @@ class Daemon:
         except LockHeld as exc:
             log.warning("the run lock is taken now; runs are skipped while it is", reason=str(exc))
         self._schedule()
+        metrics.write_configured(self.app)  # the textfile exists from the start
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._terminate)
         signal.signal(signal.SIGHUP, self._hangup)
@@ -170,6 +172,7 @@ class Daemon:
             log.exception(f"internal error in a scheduled {what}")
         finally:
             self.busy = False
+            metrics.write_configured(self.app)  # after every job, however it ended
             notify("STATUS=waiting for the next run")
             if self.reload_pending:
                 self._reload()

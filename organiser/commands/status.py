@@ -9,7 +9,6 @@ import click
 from organiser.actions.status import status as queue_status
 from organiser.app import App
 from organiser.commands.cli import cli
-from organiser.notify import prometheus
 from organiser.storage.database import redact_url
 
 
@@ -19,7 +18,8 @@ from organiser.storage.database import redact_url
     "--prometheus",
     "textfile",
     metavar="FILE",
-    help="Also write the figures as a node_exporter textfile (atomically).",
+    help="Also write the metrics as a node_exporter textfile (atomically), even when the "
+    "database does not answer (organiser_database_up 0).",
 )
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
@@ -27,6 +27,10 @@ def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
     records with failures, and the last run. With -q (and --prometheus) nothing is
     printed."""
     app: App = ctx.obj
+    if textfile:  # first: without a database it says so (organiser_database_up 0)
+        from organiser.actions import metrics
+
+        metrics.write_textfile(app, textfile)
     app.open_db()
     figures = queue_status(app.clock())
     figures["database"] = redact_url(app.config["database"]["url"])
@@ -34,8 +38,6 @@ def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
         from organiser.actions.status import by_account
 
         figures["accounts"] = by_account()
-    if textfile:
-        prometheus.write(textfile, prometheus.render(figures))
     if ctx.meta.get("quiet"):
         return
     if as_json:

@@ -1,100 +1,174 @@
-"""``organiser status --prometheus FILE``: the status as a node_exporter textfile."""
+"""The organiser's figures as Prometheus metrics (``prometheus_client``): the exposition of
+``/metrics`` and the node_exporter textfile (``status --prometheus FILE``, the daemon after each
+tick, a run on every way out). Each call builds its own registry: no global state."""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from organiser.domain.states import QUEUED_STATES
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
 from organiser.errors import UserError
 
 OUTCOMES = ("ok", "failures", "outage", "interrupted", "running")
+#: The content type of :func:`render`'s text (Prometheus text format 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def render(status: dict[str, Any]) -> str:
-    """Give ``status`` (from :func:`organiser.actions.status.status`) in the Prometheus text
-    exposition format."""
-    out: list[str] = []
+@dataclass(frozen=True)
+class LastRun:
+    """The latest run that was not a push: times as Unix seconds."""
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-        out.extend(f"{name}{labels} {value}" for labels, value in samples)
+    started: float
+    ended: float | None
+    outcome: str
+    counts: dict[str, dict[str, int]]
 
-    statuses = status["statuses"]
-    metric(
-        "organiser_records",
-        "gauge",
-        "Records per status.",
-        [(f'{{status="{s}"}}', e["records"]) for s, e in statuses.items()],
-    )
-    metric(
-        "organiser_oldest_waiting_seconds",
-        "gauge",
-        "Age of the oldest record waiting for a pass, per status (0 when none waits).",
-        [
-            (f'{{status="{s}"}}', e["oldest_waiting_seconds"] or 0)
-            for s, e in statuses.items()
-            if s in QUEUED_STATES
-        ],
-    )
-    metric(
-        "organiser_records_failing",
-        "gauge",
-        "Records whose last try failed.",
-        [("", status["failing"])],
-    )
-    last = status["last_run"]
-    if last is not None:
-        metric(
+
+@dataclass(frozen=True)
+class Figures:
+    """What the metrics say. Without the database (``database_up`` false) only the build and
+    that the database is down are known; the rest stays empty and is not exported."""
+
+    version: str
+    python: str
+    database_up: bool
+    #: (status, account) -> records
+    records: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: account -> records whose last try failed
+    failing: dict[str, int] = field(default_factory=dict)
+    #: waiting status -> age in seconds of the oldest record in it (0: none waits)
+    oldest_waiting: dict[str, float] = field(default_factory=dict)
+    last_run: LastRun | None = None
+    #: pass -> when the latest non-push run that got through it ended (Unix seconds)
+    last_success: dict[str, float] = field(default_factory=dict)
+    #: (kind, outcome) -> runs, kind "passes" or "push"
+    runs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class _Collector(Collector):
+    """Gives the metric families of one :class:`Figures`."""
+
+    def __init__(self, figures: Figures) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        f = self.figures
+        info = InfoMetricFamily("organiser_build", "The organiser's version and Python's.")
+        info.add_metric([], {"version": f.version, "python": f.python})
+        yield info
+        yield GaugeMetricFamily(
+            "organiser_database_up",
+            "1 if the database answered when these figures were taken, else 0.",
+            value=int(f.database_up),
+        )
+        if not f.database_up:
+            return
+        records = GaugeMetricFamily(
+            "organiser_records",
+            "Records per status and DataCite account.",
+            labels=["status", "account"],
+        )
+        for (status, account), count in sorted(f.records.items()):
+            records.add_metric([status, account], count)
+        yield records
+        failing = GaugeMetricFamily(
+            "organiser_records_failing",
+            "Records whose last try failed, per DataCite account.",
+            labels=["account"],
+        )
+        for account, count in sorted(f.failing.items()):
+            failing.add_metric([account], count)
+        yield failing
+        oldest = GaugeMetricFamily(
+            "organiser_oldest_waiting_seconds",
+            "Age of the oldest record waiting for a pass, per status (0 when none waits).",
+            labels=["status"],
+        )
+        for status, age in sorted(f.oldest_waiting.items()):
+            oldest.add_metric([status], age)
+        yield oldest
+        success = GaugeMetricFamily(
+            "organiser_last_success_timestamp_seconds",
+            "When the latest scheduled (not push) run that got through the pass ended.",
+            labels=["pass"],
+        )
+        for name, when in f.last_success.items():
+            success.add_metric([name], when)
+        yield success
+        runs = CounterMetricFamily(
+            "organiser_runs",
+            "Runs logged, per kind (passes: scheduled or -X/--X-all; push: --X-doi) and outcome.",
+            labels=["kind", "outcome"],
+        )
+        for kind in ("passes", "push"):
+            for outcome in OUTCOMES:
+                runs.add_metric([kind, outcome], f.runs.get((kind, outcome), 0))
+        yield runs
+        yield from self._last_run()
+
+    def _last_run(self) -> Iterator[Metric]:
+        last = self.figures.last_run
+        if last is None:
+            return
+        yield GaugeMetricFamily(
             "organiser_last_run_start_timestamp_seconds",
-            "gauge",
-            "When the last run started (Unix time).",
-            [("", _epoch(last["started_at"]))],
+            "When the latest run that was not a push started.",
+            value=last.started,
         )
-        if last["finished_at"]:
-            metric(
+        if last.ended is not None:
+            yield GaugeMetricFamily(
                 "organiser_last_run_end_timestamp_seconds",
-                "gauge",
-                "When the last run ended (Unix time).",
-                [("", _epoch(last["finished_at"]))],
+                "When the latest run that was not a push ended.",
+                value=last.ended,
             )
-        metric(
+        outcome = GaugeMetricFamily(
             "organiser_last_run_outcome",
-            "gauge",
-            "1 for how the last run ended: ok, failures, outage, interrupted, running.",
-            [(f'{{outcome="{o}"}}', int(last["outcome"] == o)) for o in OUTCOMES],
+            "1 for how the latest run that was not a push ended: ok, failures, outage, "
+            "interrupted, running.",
+            labels=["outcome"],
         )
-        samples = [
-            (f'{{pass="{name}",result="{kind}"}}', value)
-            for name, counts in last["counts"].items()
-            for kind, value in counts.items()
-        ]
-        metric(
+        for name in OUTCOMES:
+            outcome.add_metric([name], int(last.outcome == name))
+        yield outcome
+        records = GaugeMetricFamily(
             "organiser_last_run_records",
-            "gauge",
-            "Records per pass and result in the last run.",
-            samples,
+            "Records per pass and result in the latest run that was not a push.",
+            labels=["pass", "result"],
         )
-    return "\n".join(out) + "\n"
+        for name, counts in last.counts.items():
+            for result, value in counts.items():
+                records.add_metric([name, result], value)
+        yield records
 
 
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+def registry(figures: Figures) -> CollectorRegistry:
+    """Give a new registry holding ``figures`` (and nothing else)."""
+    found = CollectorRegistry(auto_describe=False)
+    found.register(_Collector(figures))
+    return found
 
 
-def write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename), so
-    node_exporter never reads half a file. Raises :class:`UserError` if it cannot."""
-    target = Path(path)
+def render(figures: Figures) -> bytes:
+    """Give ``figures`` in the Prometheus text exposition format (:data:`CONTENT_TYPE`)."""
+    return generate_latest(registry(figures))
+
+
+def write(path: str, figures: Figures, source: str = "--prometheus") -> None:
+    """Write ``figures`` to ``path`` as a node_exporter textfile, atomically (a temporary
+    file beside it, then a rename), readable by the exporter's user. Raises
+    :class:`UserError` (naming ``source``, where the path came from) if it cannot."""
     try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
+        write_to_textfile(path, registry(figures))
+        os.chmod(path, 0o644)
     except OSError as exc:
-        raise UserError(f"--prometheus {path}: cannot write: {exc.strerror}") from None
+        raise UserError(f"{source} {path}: cannot write: {exc.strerror}") from None

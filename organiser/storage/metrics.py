@@ -1,0 +1,108 @@
+"""The database's figures for the metrics: records per status and account (the status counts
+of :mod:`organiser.storage.counts`), failing records, and what the run log says about
+scheduled runs and pushes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from peewee import Case, fn
+
+from organiser.storage import counts
+from organiser.storage.models import Record, Run, SchemaVersion
+
+#: Outcomes of a run that got through every pass it ran (failed records included).
+COMPLETED = ("ok", "failures")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run as the metrics need it."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _account() -> Any:
+    """Give the record's DataCite account column, or None while records have none: the one
+    place the metrics' ``account`` label comes from."""
+    return Record._meta.fields.get("account")
+
+
+def records_per_account(default_account: str) -> dict[tuple[str, str], int]:
+    """Give records per (status, account); without an account column, the status counts of
+    :func:`organiser.storage.counts.status_counts`, all under ``default_account``."""
+    account = _account()
+    if account is None:
+        return {(s, default_account): n for s, n in counts.status_counts().items()}
+    rows = (
+        Record.select(Record.status, account, fn.COUNT(Record.id))
+        .group_by(Record.status, account)
+        .tuples()
+    )
+    return {(str(s), str(a or default_account)): int(n) for s, a, n in rows}
+
+
+def failing_per_account(default_account: str) -> dict[str, int]:
+    """Give the records whose last try failed, per account (``default_account`` without an
+    account column)."""
+    failing = Record.last_error.is_null(False)
+    account = _account()
+    if account is None:
+        return {default_account: Record.select().where(failing).count()}
+    rows = Record.select(account, fn.COUNT(Record.id)).where(failing).group_by(account).tuples()
+    return {str(a or default_account): int(n) for a, n in rows}
+
+
+def push_condition(push_flags: Iterable[str]) -> Any:
+    """Give the condition that a run is a push of one record by hand (its actor is
+    ``organiser --X-doi ID``, :func:`organiser.actions.run.push`)."""
+    return functools.reduce(
+        operator.or_, (Run.actor.startswith(f"organiser {flag} ") for flag in push_flags)
+    )
+
+
+def run_totals(push_flags: Iterable[str]) -> dict[tuple[str, str], int]:
+    """Give the number of runs per (kind, outcome), kind ``push`` or ``passes``."""
+    kind = Case(None, [(push_condition(push_flags), "push")], "passes")
+    rows = Run.select(kind, Run.outcome, fn.COUNT(Run.id)).group_by(kind, Run.outcome).tuples()
+    return {(str(k), str(outcome)): count for k, outcome, count in rows}
+
+
+def last_run(push_flags: Iterable[str]) -> RunRow | None:
+    """Give the latest run that was not a push (finished or not), or None."""
+    run = Run.select().where(~push_condition(push_flags)).order_by(Run.id.desc()).first()
+    if run is None:
+        return None
+    return RunRow(run.started_at, run.finished_at, run.outcome, json.loads(run.counts or "{}"))
+
+
+def last_success(pass_name: str, push_flags: Iterable[str]) -> datetime | None:
+    """Give when the latest run that was not a push and got through pass ``pass_name`` (ended
+    ok or with failed records, not cut short by an outage or a signal) ended, or None."""
+    run = (
+        Run.select(Run.finished_at)
+        .where(
+            ~push_condition(push_flags),
+            Run.outcome.in_(COMPLETED),
+            Run.counts.contains(f'"{pass_name}"'),
+        )
+        .order_by(Run.id.desc())
+        .first()
+    )
+    return run.finished_at if run is not None else None
+
+
+def schema_version() -> int:
+    """Give the schema version the database is at. Raises the driver's error when the
+    database cannot be read."""
+    row = SchemaVersion.select(SchemaVersion.version).first()
+    return row.version if row is not None else 0
