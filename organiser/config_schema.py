@@ -252,6 +252,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "false",
             "true: GET /metrics needs no token (/healthz and /readyz never do).",
         ),
+        "public_reads": Key(
+            P.boolean,
+            "false",
+            "true: GET /dois, GET /doi and GET /dois/check (without email=true) need no token, "
+            "as PDS's public DOI search; writes always need one.",
+        ),
         "base_url": Key(
             _optional_url,
             "",

@@ -1,4 +1,6 @@
-"""Who is asking: every API operation needs ``Authorization: Bearer <token>``.
+"""Who is asking: every API operation needs ``Authorization: Bearer <token>``, except the
+reads when ``[api] public_reads`` is true (then a request without a token reads as the
+anonymous reader, :data:`ANONYMOUS`).
 
 A missing, unknown or revoked token gets 401; a token whose role is too low for the
 operation, 403. What each role may do with which record is the actions' to decide
@@ -38,6 +40,8 @@ class Caller:
     name: str
     role: Role
     email: str | None
+    #: no token: a public read (``[api] public_reads``)
+    anonymous: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -46,19 +50,27 @@ class Caller:
         return Actor(f"api:{self.name}", self.role, self.email, f"token {self.name!r}")
 
 
-def needs(role: Role) -> Callable[..., object]:
+#: Who reads without a token when ``[api] public_reads`` is true (the history never names it:
+#: reads write nothing).
+ANONYMOUS = Caller("anonymous", Role.READER, None, anonymous=True)
+
+
+def needs(role: Role, public: bool = False) -> Callable[..., object]:
     """Give a dependency that gives the :class:`Caller`, refusing (401) a request without a
-    live token and (403) one whose token's role is below ``role``."""
+    live token and (403) one whose token's role is below ``role``. With ``public`` (a read)
+    and ``[api] public_reads`` true, a request without a token is :data:`ANONYMOUS`."""
 
     async def caller(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Caller:
+        app = app_of(request)
+        if credentials is None and public and app.config["api"]["public_reads"]:
+            return ANONYMOUS
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(
                 401, "a bearer token is required (Authorization: Bearer TOKEN)", CHALLENGE
             )
-        app = app_of(request)
 
         def check() -> Caller | None:
             with opened(app):
@@ -81,6 +93,8 @@ def needs(role: Role) -> Callable[..., object]:
 
 
 reader = needs(Role.READER)
+#: a read that ``[api] public_reads`` opens to requests without a token
+public_reader = needs(Role.READER, public=True)
 submitter = needs(Role.SUBMITTER)
 operator = needs(Role.OPERATOR)
 

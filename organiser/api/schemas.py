@@ -1,13 +1,17 @@
 """What the API answers, as pydantic models (they make the OpenAPI document): the 0.2
 ``doi_summary`` and ``doi_record`` shapes, with organiser's fields added, and the error body.
 
-Status values are organiser's (reserved, review, to-be-registered, registered, ...), not
-0.2's; ``datacite_state`` is what DataCite last said (draft, registered, findable).
+``status`` is the PDS DOI Service's workflow status (draft, review, pending, findable, ...;
+:mod:`organiser.domain.dialect`); ``organiser_status`` is organiser's own (reserved,
+to-be-registered, update-review, ...); ``datacite_state`` is what DataCite last said (draft,
+registered, findable). Text fields are never null (0.2 declares them strings): an absent
+value is ``""``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from organiser.actions.records import RecordView
 from organiser.actions.views import Marked, RecordSummary
+from organiser.domain import dialect
 
 
 class ErrorItem(BaseModel):
@@ -31,33 +36,39 @@ class DoiSummary(BaseModel):
 
     doi: str
     identifier: str = Field(description="The repository's identifier, e.g. a PDS4 LIDVID.")
-    title: str | None = None
-    node: str | None = None
-    submitter: str | None = None
-    status: str = Field(description="organiser's status: reserved, review, registered, ...")
-    update_date: datetime | None = Field(None, description="When the record last changed (UTC).")
-    message: str | None = Field(None, description="A warning about this record, if any.")
+    title: str = ""
+    node: str = ""
+    submitter: str = ""
+    status: str = Field(
+        description="The PDS DOI Service's workflow status: draft, review, pending, findable "
+        "or deactivated."
+    )
+    organiser_status: str = Field(
+        description="organiser's own status: to-be-reserved, reserved, review, ..."
+    )
+    update_date: datetime = Field(description="When the record last changed (UTC).")
+    message: str = Field("", description="A warning, or why the last try failed; or empty.")
 
 
 class HistoryEntry(BaseModel):
     at: datetime
-    from_status: str | None
+    from_status: str = Field(description="organiser's status before; empty for the first.")
     to_status: str
     action: str
     actor: str = Field(description="Who caused it; api:<token name> for the API's marks.")
-    outcome: str | None = None
+    outcome: str = ""
 
 
 class DoiRecord(DoiSummary):
     """One record with its metadata and history (0.2's ``doi_record``)."""
 
-    creation_date: datetime | None = None
-    datacite_state: str | None = Field(None, description="draft, registered or findable.")
-    last_error: str | None = None
-    attempts: int = 0
-    url: str | None = Field(None, description="The landing page.")
-    metadata: dict[str, Any] = Field(description="DataCite REST JSON attributes.")
+    creation_date: datetime
     record: str = Field(description="The DataCite JSON document, as text (0.2's record).")
+    datacite_state: str = Field("", description="draft, registered or findable; or empty.")
+    last_error: str = ""
+    attempts: int = 0
+    url: str = Field("", description="The landing page.")
+    metadata: dict[str, Any] = Field(description="DataCite REST JSON attributes.")
     history: list[HistoryEntry] = []
     proposed: dict[str, Any] | None = Field(
         None,
@@ -66,72 +77,67 @@ class DoiRecord(DoiSummary):
     )
 
 
-class EmailOutcome(BaseModel):
-    sent: bool
-    warning: str | None = None
-
-
-class CheckReport(BaseModel):
-    """The pending-release report (``organiser report --json``)."""
-
-    generated_at: str
-    submitter: str | None = None
-    counts: dict[str, int]
-    groups: list[dict[str, Any]]
-    email: EmailOutcome | None = None
-
-
 def utc(moment: datetime | None) -> datetime | None:
     """Give a stored (naive UTC) time as an aware one."""
     return moment.replace(tzinfo=UTC) if moment is not None else None
 
 
-def summary(record: RecordSummary | Marked, message: str | None = None) -> DoiSummary:
-    """Give ``record`` as a summary."""
+def _stamp(moment: datetime | None) -> datetime:
+    return utc(moment) or datetime.fromtimestamp(0, UTC)
+
+
+def summary(record: RecordSummary | Marked, message: str = "") -> DoiSummary:
+    """Give ``record`` as a summary; ``message`` defaults to why its last try failed."""
     return DoiSummary(
         doi=record.doi,
         identifier=record.identifier,
-        title=record.title,
-        node=record.node,
-        submitter=record.submitter,
-        status=record.status,
-        update_date=utc(record.updated_at),
-        message=message,
+        title=record.title or "",
+        node=record.node or "",
+        submitter=record.submitter or "",
+        status=dialect.status_of(record.status),
+        organiser_status=record.status,
+        update_date=_stamp(record.updated_at),
+        message=message or record.last_error or "",
     )
 
 
-def detail(view: RecordView) -> DoiRecord:
-    """Give one record with its metadata and history."""
+def detail(view: RecordView, message: str = "") -> DoiRecord:
+    """Give one record with its metadata and history; ``message`` as :func:`summary`."""
     record, attributes = view.record, view.attributes
     document = {"data": {"type": "dois", "attributes": {"doi": record.doi, **attributes}}}
     return DoiRecord(
-        **summary(record).model_dump(),
-        creation_date=utc(record.created_at),
-        datacite_state=record.remote_state,
-        last_error=record.last_error,
+        **summary(record, message).model_dump(),
+        creation_date=_stamp(record.created_at),
+        datacite_state=record.remote_state or "",
+        last_error=record.last_error or "",
         attempts=record.attempts,
-        url=record.url,
+        url=record.url or "",
         metadata=attributes,
         proposed=view.pending,
         record=json.dumps(document, ensure_ascii=False),
         history=[
             HistoryEntry(
-                at=utc(h.at),
-                from_status=h.from_status,
+                at=_stamp(h.at),
+                from_status=h.from_status or "",
                 to_status=h.to_status,
                 action=h.action,
                 actor=h.actor,
-                outcome=h.outcome,
+                outcome=h.outcome or "",
             )
             for h in view.history
         ],
     )
 
 
+def details(views: Sequence[RecordView], message: str = "") -> list[DoiRecord]:
+    """Give each of ``views`` as :func:`detail` does."""
+    return [detail(view, message) for view in views]
+
+
 #: What each error status means, for the OpenAPI document.
 ERRORS = {
     400: "Invalid argument or input (the same one-line messages as the command line)",
-    401: "No token, or an unknown or revoked one",
+    401: "No token (where [api] public_reads does not open it), or an unknown or revoked one",
     403: "The token's role (or submitter address) does not allow this",
     404: "No such record",
     413: "Request body over [api] max_body_bytes",

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class Api:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{BASE}"
         self.tokens: dict[str, str] = {}
+        self.emails: dict[str, str] = {}
         self.process: subprocess.Popen[str] | None = None
         self.log = env.tmp / "serve.log"
         env.write_config(
@@ -59,6 +60,8 @@ class Api:
     def token(self, name: str, role: str, email: str | None = None, cli: bool = False) -> str:
         """Make a token (with ``organiser token add`` if ``cli``, else in this process, which
         is quicker); give it."""
+        if email:
+            self.emails[name] = email
         if cli:
             args = ["token", "add", name, "--role", role] + (["--email", email] if email else [])
             result = self.env.run(*args)
@@ -104,11 +107,23 @@ class Api:
     def call(
         self, method: str, path: str, token: str | None = "alice", **kwargs: Any
     ) -> requests.Response:
-        """Send a request as the token called ``token`` (None: none)."""
+        """Send a request as the token called ``token`` (None: none). ``POST /dois`` gets
+        0.2's required ``submitter`` (the token's address) and ``node`` (img) unless given
+        (``None``: left out)."""
         headers = dict(kwargs.pop("headers", {}))  # a copy: callers pass shared constants
         if token is not None:
             headers["Authorization"] = f"Bearer {self.tokens.get(token, token)}"
+        if (method, path) == ("POST", "/dois"):
+            kwargs["params"] = spec_params(kwargs.get("params"), self.emails.get(token or ""))
         return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+
+def spec_params(given: dict[str, Any] | None, email: str | None) -> dict[str, Any]:
+    """Give ``POST /dois``'s query parameters with 0.2's required ``submitter`` (``email``, or
+    a made-up address) and ``node`` (img) added unless given; a given ``None`` leaves one
+    out."""
+    params = {"submitter": email or "someone@example.org", "node": "img", **(given or {})}
+    return {key: value for key, value in params.items() if value is not None}
 
 
 @pytest.fixture
@@ -210,10 +225,13 @@ def test_every_endpoint_from_reserve_to_findable(
         params={"action": "reserve", "node": "img"},
         json=labels_payload("one", "two"),
     )
-    assert rows.status_code == 201, rows.text
-    assert [(r["identifier"], r["status"], r["submitter"], r["node"]) for r in rows.json()] == [
-        ("urn:nasa:pds:organiser_api_one::1.0", "to-be-reserved", ALICE, "img"),
-        ("urn:nasa:pds:organiser_api_two::1.0", "to-be-reserved", ALICE, "img"),
+    assert rows.status_code == 200, rows.text
+    assert [
+        (r["identifier"], r["status"], r["organiser_status"], r["submitter"], r["node"])
+        for r in rows.json()
+    ] == [
+        ("urn:nasa:pds:organiser_api_one::1.0", "draft", "to-be-reserved", ALICE, "img"),
+        ("urn:nasa:pds:organiser_api_two::1.0", "draft", "to-be-reserved", ALICE, "img"),
     ]
     body = label(env.tmp / "in", "body.xml", title="API Body Bundle").read_bytes()
     posted = api.call(
@@ -223,7 +241,7 @@ def test_every_endpoint_from_reserve_to_findable(
         data=body,
         headers={"Content-Type": "application/xml"},
     )
-    assert posted.status_code == 201, posted.text
+    assert posted.status_code == 200, posted.text
     [from_body] = posted.json()
     assert from_body["identifier"] == "urn:nasa:pds:insight_cameras::1.0"
     base_url, asked = label_server
@@ -233,7 +251,7 @@ def test_every_endpoint_from_reserve_to_findable(
         "/dois",
         params={"action": "reserve", "node": "geo", "url": f"{base_url}/served.xml"},
     )
-    assert fetched.status_code == 201, fetched.text
+    assert fetched.status_code == 200, fetched.text
     assert asked == ["/served.xml"]
     [from_url] = fetched.json()
     assert from_url["identifier"] == "urn:nasa:pds:insight_served::1.0"
@@ -253,8 +271,8 @@ def test_every_endpoint_from_reserve_to_findable(
         headers={"Content-Type": "application/xml"},
     )
     assert updated.status_code == 200, updated.text
-    assert [(r["doi"], r["status"]) for r in updated.json()] == [
-        (from_body["doi"], "update-reserved")
+    assert [(r["doi"], r["status"], r["organiser_status"]) for r in updated.json()] == [
+        (from_body["doi"], "draft", "update-reserved")
     ]
     revised = labels_payload("two", node_title=" (revised)")
     drafted = api.call("POST", "/dois", params={"action": "draft", "node": "img"}, json=revised)
@@ -268,15 +286,19 @@ def test_every_endpoint_from_reserve_to_findable(
     for doi in (one, from_body["identifier"]):
         submitted = api.call("POST", "/doi/submit", params={"identifier": doi})
         assert submitted.status_code == 200, submitted.text
-        assert submitted.json()["status"] == "review"
+        assert submitted.json()["status"] == submitted.json()["organiser_status"] == "review"
     released = api.call("POST", "/doi/release", "olive", params={"identifier": one})
     assert released.status_code == 200, released.text
-    assert released.json()["status"] == "to-be-registered"
+    assert (released.json()["status"], released.json()["organiser_status"]) == (
+        "pending",
+        "to-be-registered",
+    )
     ok(env.run("register", from_body["doi"]))
     rejected = api.call("POST", "/doi/submit", params={"identifier": two})
     assert rejected.status_code == 200
     back = api.call("POST", "/doi/reject", "olive", params={"identifier": two, "reason": "typo"})
-    assert back.status_code == 200 and back.json()["status"] == "reserved"
+    assert back.status_code == 200
+    assert (back.json()["status"], back.json()["organiser_status"]) == ("draft", "reserved")
 
     ok(env.run("-r"))  # the register pass
     assert env.remote[one] == "findable"
@@ -289,12 +311,13 @@ def test_every_endpoint_from_reserve_to_findable(
     record = shown.json()
     assert (record["doi"], record["status"], record["datacite_state"]) == (
         from_body["doi"],
-        "registered",
+        "findable",
         "findable",
     )
     assert record["metadata"]["titles"] == [{"title": "API Body Bundle, Revised"}]
     assert json.loads(record["record"])["data"]["attributes"]["doi"] == from_body["doi"]
-    assert record["last_error"] is None
+    assert record["organiser_status"] == "registered"
+    assert record["last_error"] == record["message"] == ""  # strings, never null
     steps = [(h["to_status"], h["actor"]) for h in record["history"]]
     assert steps[0] == ("to-be-reserved", "api:alice")
     assert ("review", "api:alice") in steps
@@ -319,7 +342,7 @@ def test_listing_with_each_filter_a_page_at_a_time(env: Env, api: Api) -> None:
             "submitter": CAROL if n == 4 else ALICE,
         }
         answer = api.call("POST", "/dois", "olive", params=params, json=labels_payload(name))
-        assert answer.status_code == 201, answer.text
+        assert answer.status_code == 200, answer.text
     records = env.records()
     open_database(env.db_url)
     old = records[0].updated_at.replace(year=2020)
@@ -335,8 +358,10 @@ def test_listing_with_each_filter_a_page_at_a_time(env: Env, api: Api) -> None:
     assert dois(doi=[every[1], f"https://doi.org/{every[3]}"]) == [every[1], every[3]]
     assert dois(submitter=[CAROL.upper()]) == [every[4]]
     assert dois(node=["img"]) == [every[1], every[3]]
-    assert dois(status=["to-be-reserved"]) == every
-    assert dois(status=["review", "registered"]) == []
+    assert dois(status=["draft"]) == dois(status=["DRAFT"]) == every
+    assert dois(organiser_status=["to-be-reserved"]) == every
+    assert dois(status=["review", "findable", "unknown"]) == []
+    assert dois(node=["IMG"]) == [every[1], every[3]]
     assert dois(ids=["urn:nasa:pds:organiser_api_*a::1.0"]) == [
         every[0],
         every[1],
@@ -346,6 +371,10 @@ def test_listing_with_each_filter_a_page_at_a_time(env: Env, api: Api) -> None:
     assert dois(ids=["*_beta", "*_delta"]) == [every[1], every[3]]
     assert dois(start_date="2021-01-01") == every[1:]
     assert dois(end_date="2020-12-31T23:59:00.00") == [every[0]]
+    # the time part counts: up to the instant record 0 changed, and not a second before
+    assert dois(end_date=old.isoformat()) == [every[0]]
+    assert dois(end_date=f"{(old - timedelta(seconds=1)).isoformat()}Z") == []
+    assert dois(start_date=(old + timedelta(seconds=1)).isoformat(), end_date="2020-12-31") == []
     assert dois(title="gamma") == [every[2]]
 
     pages, params = [], {"limit": 2}
@@ -376,26 +405,33 @@ def test_the_pending_release_report_is_mailed_with_an_attachment(
     reserved = api.call(
         "POST", "/dois", params={"action": "reserve", "node": "img"}, json=labels_payload("report")
     )
-    assert reserved.status_code == 201, reserved.text
+    assert reserved.status_code == 200, reserved.text
     ok(env.run("-s"))
     doi = reserved.json()[0]["doi"]
     assert api.call("POST", "/doi/submit", params={"identifier": doi}).status_code == 200
 
-    read = api.call("GET", "/dois/check", "rita")
+    read = api.call("GET", "/dois/check", "rita", params={"submitter": "rita@example.org"})
     assert read.status_code == 200, read.text
-    report = read.json()
-    assert report["counts"]["review"] == 1
-    [group] = report["groups"]
-    assert (group["node"], group["submitter"]) == ("img", ALICE)
-    assert [r["doi"] for r in group["records"]] == [doi]
+    [pending] = read.json()  # 0.2's answer: a list of doi_record
+    assert (pending["doi"], pending["status"], pending["node"], pending["submitter"]) == (
+        doi,
+        "review",
+        "img",
+        ALICE,
+    )
+    assert json.loads(pending["record"])["data"]["attributes"]["doi"] == doi
+    assert "X-Email" not in read.headers
     assert inbox.take() == []
-    assert api.call("GET", "/dois/check", "rita", params={"email": "true"}).status_code == 403
+    asked = {"submitter": "rita@example.org", "email": "true"}
+    assert api.call("GET", "/dois/check", "rita", params=asked).status_code == 403
+    assert api.call("GET", "/dois/check", "rita").status_code == 400  # 0.2 requires submitter
 
     mailed = api.call(
         "GET", "/dois/check", params={"submitter": ALICE, "email": "true", "attachment": "true"}
     )
     assert mailed.status_code == 200, mailed.text
-    assert mailed.json()["email"] == {"sent": True, "warning": None}
+    assert [r["doi"] for r in mailed.json()] == [doi]
+    assert mailed.headers["X-Email"] == "sent"
     mails = inbox.take()
     assert sorted(address for mail in mails for address in mail.rcpt) == sorted([*OPERATORS, ALICE])
     for mail in mails:

@@ -281,7 +281,7 @@ def test_force_on_the_api_drops_a_bad_orcid_and_says_so(tmp_path: Path) -> None:
         assert refused.status_code == 400, refused.text
         assert BAD in refused.text
         forced = made.call("POST", "/dois", params=dict(params, force="true"), **call)
-        assert forced.status_code == 201, forced.text
+        assert forced.status_code == 200, forced.text  # 0.2 answers 200
         [answer] = forced.json()
         assert (
             f"creator 'Frank, Louis A.': ORCID {BAD} has a wrong check digit" in (answer["message"])
@@ -335,7 +335,7 @@ def test_an_xlsx_body_sent_as_octet_stream_is_read_as_a_spreadsheet(tmp_path: Pa
             content=_xlsx(),
             headers={"Content-Type": "application/octet-stream"},
         )
-        assert answer.status_code == 201, answer.text
+        assert answer.status_code == 200, answer.text  # 0.2 answers 200
         assert [r["identifier"] for r in answer.json()] == [
             "urn:nasa:pds:lab_shocked_feldspars::1.0"
         ]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from organiser.actions import records as read
 from organiser.actions import review
 from organiser.api import schemas
-from organiser.api.auth import Caller, operator, reader, submitter
+from organiser.api.auth import Caller, operator, public_reader, reader, submitter
 from organiser.api.deps import app_of, opened
 from organiser.api.errors import ApiError
 
@@ -42,9 +42,10 @@ def _detail(identifier: str) -> schemas.DoiRecord:
     summary="One record with its metadata and history",
     response_model=schemas.DoiRecord,
     responses=schemas.errors(400, 401, 404, 503),
+    description="No token is needed with `[api] public_reads = true`.",
 )
 def get_doi(
-    request: Request, caller: Annotated[Caller, Depends(reader)], identifier: Identifier
+    request: Request, caller: Annotated[Caller, Depends(public_reader)], identifier: Identifier
 ) -> schemas.DoiRecord:
     with opened(app_of(request)):
         return _detail(read.find(identifier).doi)

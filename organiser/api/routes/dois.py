@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from organiser.actions import mark, marking
 from organiser.actions import records as read
 from organiser.api import BASE_PATH, schemas, urls
-from organiser.api.auth import Caller, reader, submitter
+from organiser.api.auth import Caller, public_reader, submitter
 from organiser.api.deps import app_of, opened, public_base
 from organiser.api.errors import ApiError
 from organiser.app import App
@@ -53,7 +53,7 @@ LABELS_EXAMPLE = {
             "product_type_specific": "PDS4 Collection",
             "author_last_name": "Johnson",
             "author_first_name": "J. R.",
-            "related_resource": "urn:nasa:pds:lab_shocked_feldspars::1.0",
+            "related_resource": "urn:nasa:pds:lab_shocked_feldspars",
         }
     ]
 }
@@ -101,15 +101,36 @@ def _after(cursor: str | None) -> int:
     raise ApiError(400, f"cursor {cursor!r}: not a cursor this API gave")
 
 
-def _day(name: str, value: str | None) -> date | None:
-    """Give the UTC day of an ISO date or date-time parameter. Raises :class:`ApiError`."""
-    if not value:
+def _moment(name: str, value: str | None) -> date | datetime | None:
+    """Give an ISO date (the whole UTC day) or date-time (that instant; without a zone, UTC)
+    parameter. Raises :class:`ApiError` 400 naming the parameter."""
+    if not value or not value.strip():
         return None
+    text = value.strip()
     try:
-        text = value.strip()
-        return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text).date()
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
     except ValueError:
-        raise ApiError(400, f"{name} {value!r}: not an ISO date (YYYY-MM-DD[THH:MM:SS])") from None
+        raise ApiError(
+            400, f"{name} {value!r}: not an ISO date or date-time (YYYY-MM-DD[THH:MM[:SS[.ms]]])"
+        ) from None
+    if len(text) == 10:  # YYYY-MM-DD: the day
+        return moment.date()
+    return moment
+
+
+def _node(app: App, node: str) -> str:
+    """Give the steward node ``node`` names, in any case (``ENG`` is ``eng``); a node that is
+    not known is left for the actions to refuse."""
+    wanted = node.strip()
+    return next((known for known in app.nodes if known.lower() == wanted.lower()), wanted)
+
+
+def _required(name: str, value: str | None) -> str:
+    """Give a required parameter's value without surrounding space. Raises
+    :class:`ApiError` 400 naming ``name`` when it is missing or blank."""
+    if value is None or not value.strip():
+        raise ApiError(400, f"query parameter {name!r}: required")
+    return value.strip()
 
 
 @router.get(
@@ -121,24 +142,40 @@ def _day(name: str, value: str | None) -> date | None:
     description="Records in id order, a page at a time: at most `limit`; when there are "
     'more, the `Link` header (`rel="next"`) and `X-Next-Cursor` give the next page (pass '
     "`cursor` with the same filters). Each filter may be repeated (any of its values "
-    "matches); different filters must all match.",
+    "matches); different filters must all match; text is compared without case. `status` "
+    "takes the PDS DOI Service's statuses (draft, review, pending, findable, deactivated, "
+    "and error, unknown, reserved, registered, which no record is in), `organiser_status` "
+    "organiser's own. No token is needed with `[api] public_reads = true`.",
 )
 def get_dois(
     request: Request,
     response: Response,
-    caller: Annotated[Caller, Depends(reader)],
+    caller: Annotated[Caller, Depends(public_reader)],
     doi: Annotated[list[str], _values("DOIs, in any DOI form.")] = [],  # noqa: B006
-    submitter: Annotated[list[str], _values("Submitter addresses, any case.")] = [],  # noqa: B006
+    submitter: Annotated[list[str], _values("Submitter addresses.")] = [],  # noqa: B006
     node: Annotated[list[str], _values("Steward node ids, e.g. img.")] = [],  # noqa: B006
-    status: Annotated[list[str], _values("organiser statuses, e.g. review.")] = [],  # noqa: B006
+    status: Annotated[
+        list[str], _values("0.2 workflow statuses: draft, review, pending, findable, ...")
+    ] = [],  # noqa: B006
+    organiser_status: Annotated[
+        list[str], _values("organiser's statuses, e.g. to-be-registered.")
+    ] = [],  # noqa: B006
     ids: Annotated[list[str], _values("Identifiers or LIDs; `*` and `?` are wildcards.")] = [],  # noqa: B006
     start_date: Annotated[
-        str | None, Query(description="Only records last changed on or after this UTC day.")
+        str | None,
+        Query(
+            description="Only records last changed at or after this UTC date-time (a date: "
+            "from its start)."
+        ),
     ] = None,
     end_date: Annotated[
-        str | None, Query(description="Only records last changed on or before this UTC day.")
+        str | None,
+        Query(
+            description="Only records last changed at or before this UTC date-time (a date: "
+            "to its end)."
+        ),
     ] = None,
-    title: Annotated[str | None, Query(description="Title contains this, any case.")] = None,
+    title: Annotated[str | None, Query(description="Title contains this.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="From X-Next-Cursor.")] = None,
 ) -> list[schemas.DoiSummary]:
@@ -146,10 +183,11 @@ def get_dois(
         dois=tuple(doi),
         submitters=tuple(submitter),
         nodes=tuple(node),
-        statuses=tuple(status),
+        statuses=tuple(s.strip().lower() for s in organiser_status),
+        statuses_0_2=tuple(status),
         ids=tuple(ids),
-        since=_day("start_date", start_date),
-        until=_day("end_date", end_date),
+        since=_moment("start_date", start_date),
+        until=_moment("end_date", end_date),
         title=title or None,
     )
     with opened(app_of(request)):
@@ -169,11 +207,9 @@ def get_dois(
     "/dois",
     operation_id="post_dois",
     summary="Reserve records, or give one new metadata",
-    status_code=201,
-    response_model=list[schemas.DoiSummary],
+    response_model=list[schemas.DoiRecord],
     responses={
-        200: {"description": "Updated (action update or draft)", "model": list[schemas.DoiSummary]},
-        201: {"description": "Reserved (action reserve)"},
+        200: {"description": "The records reserved or updated, as 0.2's doi_record"},
         **schemas.errors(400, 401, 403, 404, 413, 503),
     },
     openapi_extra={"requestBody": REQUEST_BODY},
@@ -182,21 +218,19 @@ def get_dois(
     "found by the source's DOI, identifier or LID. Checked exactly as `organiser reserve` and "
     "`organiser update` check (DataCite schema, LIDVIDs, ORCIDs, duplicates): every problem is "
     "one line of a 400 answer, and nothing is marked. A submitter token reserves as its own "
-    "address and updates only its own records; its change to a published DOI (or one approved "
-    "and waiting) is held for an operator's approval (status update-review, `POST "
-    "/doi/release`), never sent before.",
+    "address (`submitter` must be it) and updates only its own records; its change to a "
+    "published DOI (or one approved and waiting) is held for an operator's approval (status "
+    "update-review, `POST /doi/release`), never sent before. Answers 200 with the records "
+    "as 0.2's `doi_record`s.",
 )
 async def post_dois(
     request: Request,
-    response: Response,
     caller: Annotated[Caller, Depends(submitter)],
     action: Annotated[PostAction, Query(description="reserve, or update (draft: the same).")],
     submitter: Annotated[
-        str | None, Query(description="Defaults to (and for submitter tokens must be) the token's.")
-    ] = None,
-    node: Annotated[
-        str | None, Query(description="Steward node id; needed for PDS4 labels and rows.")
-    ] = None,
+        str, Query(description="The submitter's address; for submitter tokens, the token's.")
+    ],
+    node: Annotated[str, Query(description="Steward node id, e.g. img (any case).")],
     url: Annotated[
         str | None, Query(description="Fetch the record from here (a host of [api] url_hosts).")
     ] = None,
@@ -207,29 +241,27 @@ async def post_dois(
             "check digit from its person (each a warning in the record's message)."
         ),
     ] = False,
-) -> list[schemas.DoiSummary]:
+) -> list[schemas.DoiRecord]:
+    address, node = _required("submitter", submitter), _required("node", node)
     data = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     app = app_of(request)
-    answer = await run_in_threadpool(
-        _post, app, caller, action, submitter, node, url, force, data, kind
+    return await run_in_threadpool(
+        _post, app, caller, action, address, _node(app, node), url, force, data, kind
     )
-    if action is not PostAction.RESERVE:
-        response.status_code = 200
-    return answer
 
 
 def _post(
     app: App,
     caller: Caller,
     action: PostAction,
-    submitter: str | None,
-    node: str | None,
+    submitter: str,
+    node: str,
     url: str | None,
     force: bool,
     data: bytes,
     kind: str,
-) -> list[schemas.DoiSummary]:
+) -> list[schemas.DoiRecord]:
     """Read the source and mark through the actions (in this worker thread: it reads files
     and the database); the actions decide what the token may do."""
     mark.check_node(app.nodes, node)
@@ -248,22 +280,10 @@ def _post(
             done = marking.reserve(
                 app, caller.actor, source, node, submitter, force, max_records=most
             )
-            warning = "; ".join(done.warnings) or None
             log.info("api reserve", token=caller.name, records=len(done.new))
-            now = schemas.utc(app.clock())
-            return [
-                schemas.DoiSummary(
-                    doi=new.doi,
-                    identifier=new.identifier,
-                    title=new.title,
-                    node=new.node,
-                    submitter=new.submitter,
-                    status=done.state,
-                    update_date=now,
-                    message=warning,
-                )
-                for new in done.new
-            ]
+            views = [read.show(new.doi) for new in done.new]
+            return schemas.details(views, "; ".join(done.warnings))
+        caller.actor.submitter_for(submitter)  # a submitter token updates as itself
         updated = marking.update(app, caller.actor, None, source, node)
         log.info("api update", token=caller.name, doi=updated.doi, status=updated.status)
-        return [schemas.summary(updated)]
+        return [schemas.detail(read.show(updated.doi))]
