@@ -10,6 +10,7 @@ import structlog
 
 from organiser import __version__
 from organiser.app import App
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.domain.passes import ORDER, PASSES
 from organiser.domain.states import QUEUED_STATES, State
 from organiser.errors import OrganiserError
@@ -27,13 +28,9 @@ def figures(app: App) -> Figures:
     """Give the figures of the open database. Raises the driver's errors when it cannot be
     read."""
     now = app.clock()
-    default_account = str(app.config["datacite"]["username"] or "")
-    records = stored.records_per_account(default_account)
-    failing = stored.failing_per_account(default_account)
-    for account in {default_account, *failing, *(a for _, a in records)}:
-        failing.setdefault(account, 0)  # every account and status: 0 rather than absent
-        for state in State:
-            records.setdefault((str(state), account), 0)
+    records = {str(state): 0 for state in State} | stored.records_per_status()
+    accounts = {DEFAULT_ACCOUNT: 0} | stored.records_per_account()
+    failing = dict.fromkeys(accounts, 0) | stored.failing_per_account()
     oldest = {str(s): 0.0 for s in QUEUED_STATES}
     for status, when in counts.oldest_waiting().items():
         oldest[status] = max(0.0, round((now - when).total_seconds()))
@@ -48,6 +45,7 @@ def figures(app: App) -> Figures:
         python=platform.python_version(),
         database_up=True,
         records=records,
+        accounts=accounts,
         failing=failing,
         oldest_waiting=oldest,
         last_run=None
@@ -72,7 +70,7 @@ def gather(app: App) -> Figures:
         return figures(app)
     except (OrganiserError, *DRIVER_ERRORS) as exc:
         reason = exc if isinstance(exc, OrganiserError) else classify(exc, _url(app))
-        log.warning("metrics without the database", error=str(reason))
+        log.info("metrics without the database", error=str(reason))
         return down()
 
 

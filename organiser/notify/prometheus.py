@@ -42,8 +42,10 @@ class Figures:
     version: str
     python: str
     database_up: bool
-    #: (status, account) -> records
-    records: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: status -> records
+    records: dict[str, int] = field(default_factory=dict)
+    #: DataCite account ("datacite" or an [account NAME]) -> records
+    accounts: dict[str, int] = field(default_factory=dict)
     #: account -> records whose last try failed
     failing: dict[str, int] = field(default_factory=dict)
     #: waiting status -> age in seconds of the oldest record in it (0: none waits)
@@ -73,14 +75,18 @@ class _Collector(Collector):
         )
         if not f.database_up:
             return
-        records = GaugeMetricFamily(
-            "organiser_records",
-            "Records per status and DataCite account.",
-            labels=["status", "account"],
-        )
-        for (status, account), count in sorted(f.records.items()):
-            records.add_metric([status, account], count)
+        records = GaugeMetricFamily("organiser_records", "Records per status.", labels=["status"])
+        for status, count in sorted(f.records.items()):
+            records.add_metric([status], count)
         yield records
+        accounts = GaugeMetricFamily(
+            "organiser_account_records",
+            "Records per DataCite account (datacite: [datacite]; else [account NAME]).",
+            labels=["account"],
+        )
+        for account, count in sorted(f.accounts.items()):
+            accounts.add_metric([account], count)
+        yield accounts
         failing = GaugeMetricFamily(
             "organiser_records_failing",
             "Records whose last try failed, per DataCite account.",

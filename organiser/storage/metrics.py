@@ -1,6 +1,6 @@
-"""The database's figures for the metrics: records per status and account (the status counts
-of :mod:`organiser.storage.counts`), failing records, and what the run log says about
-scheduled runs and pushes."""
+"""The database's figures for the metrics: records per status (the kept counts of
+:mod:`organiser.storage.counts`) and per account, failing records, and what the run log says
+about scheduled runs and pushes."""
 
 from __future__ import annotations
 
@@ -31,35 +31,29 @@ class RunRow:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _account() -> Any:
-    """Give the record's DataCite account column, or None while records have none: the one
-    place the metrics' ``account`` label comes from."""
-    return Record._meta.fields.get("account")
+def records_per_status() -> dict[str, int]:
+    """Give records per status (:func:`organiser.storage.counts.status_counts`: no read of
+    the record table)."""
+    return counts.status_counts()
 
 
-def records_per_account(default_account: str) -> dict[tuple[str, str], int]:
-    """Give records per (status, account); without an account column, the status counts of
-    :func:`organiser.storage.counts.status_counts`, all under ``default_account``."""
-    account = _account()
-    if account is None:
-        return {(s, default_account): n for s, n in counts.status_counts().items()}
+def records_per_account() -> dict[str, int]:
+    """Give records per DataCite account: one ``GROUP BY`` over the record table, the only
+    pass over it a scrape makes."""
+    rows = Record.select(Record.account, fn.COUNT(Record.id)).group_by(Record.account).tuples()
+    return {str(account): int(n) for account, n in rows}
+
+
+def failing_per_account() -> dict[str, int]:
+    """Give the records whose last try failed, per account (read through the index of the
+    failing records, where the database has it)."""
     rows = (
-        Record.select(Record.status, account, fn.COUNT(Record.id))
-        .group_by(Record.status, account)
+        Record.select(Record.account, fn.COUNT(Record.id))
+        .where(Record.last_error.is_null(False))
+        .group_by(Record.account)
         .tuples()
     )
-    return {(str(s), str(a or default_account)): int(n) for s, a, n in rows}
-
-
-def failing_per_account(default_account: str) -> dict[str, int]:
-    """Give the records whose last try failed, per account (``default_account`` without an
-    account column)."""
-    failing = Record.last_error.is_null(False)
-    account = _account()
-    if account is None:
-        return {default_account: Record.select().where(failing).count()}
-    rows = Record.select(account, fn.COUNT(Record.id)).where(failing).group_by(account).tuples()
-    return {str(a or default_account): int(n) for a, n in rows}
+    return {str(account): int(n) for account, n in rows}
 
 
 def push_condition(push_flags: Iterable[str]) -> Any:
