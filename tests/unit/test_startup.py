@@ -76,6 +76,7 @@ def test_help_imports_no_command_and_none_of_their_libraries() -> None:
     assert loaded <= {
         "organiser.commands",
         "organiser.commands.cli",
+        "organiser.commands.flags",
         "organiser.commands.lazy",
         "organiser.commands.main",
         "organiser.domain",
@@ -124,6 +125,7 @@ def test_help_lists_the_same_lines_as_the_loaded_commands() -> None:
     answer, _, err = _fresh(BOTH_HELPS)
     assert answer["modules"] == [
         "organiser.commands.cli",
+        "organiser.commands.flags",
         "organiser.commands.lazy",
     ], err
     assert answer["lazy"] == answer["loaded"]
