@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import signal
 import subprocess
 from datetime import UTC
 from pathlib import Path
@@ -20,7 +21,7 @@ from organiser.lock import RunLock
 from organiser.storage.database import open_database
 from organiser.storage.models import Run
 
-from conftest import Env, write_records
+from conftest import Env, wait_for, write_records
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
@@ -221,6 +222,37 @@ def test_promtool_accepts_the_textfile_of_an_empty_database(env: Env) -> None:
     env.ok("status", "--prometheus", str(target))
     checked = promtool_check(target.read_text())
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.slow
+def test_the_daemon_rewrites_the_textfile_after_each_run(env: Env, textfile: Path) -> None:
+    write_records(env.tmp / "in", 3)
+    env.ok("reserve", str(env.tmp / "in"))
+    env.write_config(scheduler={"cron": "0 0 1 1 *", "run_at_start": "true"})
+    daemon = env.popen("daemon")
+    try:
+        wait_for(lambda: _ran(textfile), what="the textfile after the daemon's first run")
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, err
+    found = samples(textfile.read_text())
+    ((actor, outcome, ended),) = finished_runs(env)
+    assert (actor, outcome) == ("organiser daemon", "ok")
+    assert value(found, "organiser_last_success_timestamp_seconds", **{"pass": "reserve"}) == (
+        pytest.approx(ended)
+    )
+    assert value(found, "organiser_runs_total", kind="passes", outcome="ok") == 1
+    assert value(found, "organiser_records", status="reserved") == 3
+
+
+def _ran(textfile: Path) -> bool:
+    """Tell whether ``textfile`` shows a finished run that went well."""
+    if not textfile.exists():
+        return False
+    found = samples(textfile.read_text())
+    return found.get("organiser_last_run_outcome", {}).get((("outcome", "ok"),)) == 1
 
 
 def _python() -> str:
