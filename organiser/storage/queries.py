@@ -8,6 +8,7 @@ what the user typed are matched literally.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,8 @@ from peewee import SQL, NodeList, fn
 
 from organiser.domain.identifiers import normalise_doi
 from organiser.domain.states import State
-from organiser.storage.models import Record
+from organiser.storage.indexes import SEARCH_TABLE, has_search, is_sqlite
+from organiser.storage.models import Record, database_proxy
 
 ESCAPE = "!"
 #: Record columns a report needs (not the metadata, which may be large).
@@ -53,8 +55,12 @@ def _like(column: Any, pattern: str) -> Any:
 
 def same_text(column: Any, text: str) -> Any:
     """Give the condition that ``column`` holds ``text`` in any case, folded exactly as the
-    ``--ids`` filter folds it (``LOWER(column) LIKE … ESCAPE '!'``, nothing a wildcard)."""
-    return _like(column, escape_like(text.lower()))
+    ``--ids`` filter folds it (``LOWER(column) LIKE … ESCAPE '!'``, nothing a wildcard; on
+    SQLite ``LOWER(column) = …``, the same there, which the lower-cased index serves)."""
+    folded = text.lower()
+    if is_sqlite(database_proxy.obj):
+        return fn.LOWER(column) == folded
+    return _like(column, escape_like(folded))
 
 
 def _any(conditions: Iterable[Any]) -> Any:
@@ -96,26 +102,123 @@ def conditions(
     if statuses:
         where.append(Record.status.in_(sorted(set(statuses))))
     if ids:
-        patterns = [wildcard_pattern(pattern) for pattern in ids]
-        where.append(_any(_like(c, p) for p in patterns for c in (Record.identifier, Record.lid)))
+        where.append(_any(_id_matches(pattern) for pattern in sorted(set(ids))))
     if since is not None:
         where.append(Record.updated_at >= since)
     if before is not None:
         where.append(Record.updated_at < before)
     if title:
         where.append(_like(Record.title, f"%{escape_like(title.lower())}%"))
+        where += _contains("title", title.lower())
     if accounts:
         where.append(Record.account.in_(sorted({a.strip().lower() for a in accounts})))
     return where
+
+
+def _id_matches(wildcard: str) -> Any:
+    """Give the condition that the identifier or the LID matches ``wildcard`` (a Unix
+    wildcard, without case), in a form an index serves (:func:`_lower_like`); a pattern that
+    starts with a wildcard is narrowed by the substring search to its longest literal run
+    (the identifier holds the LID, so whatever either matches, the identifier contains)."""
+    folded = wildcard.lower()
+    either = _any(_lower_like(c, folded) for c in (Record.identifier, Record.lid))
+    if not folded or folded[0] not in "*?":
+        return either
+    narrowed = _contains("identifier", max(re.split(r"[*?]", folded), key=len))
+    return NodeList([either, *narrowed], glue=" AND ", parens=True)
+
+
+def _lower_like(column: Any, folded: str) -> Any:
+    """Give the condition that ``LOWER(column)`` matches the lower-cased Unix wildcard
+    ``folded``: ``LIKE … ESCAPE '!'`` (PostgreSQL's ``text_pattern_ops`` index serves it as
+    it is). On SQLite, where LIKE on an expression is never a range, in the same meaning: a
+    literal is ``=``; a literal prefix is the range ``prefix ≤ … < prefix'`` (text sorts by
+    code point), alone when a ``*`` ends the pattern, else with the LIKE."""
+    like = _like(column, wildcard_pattern(folded))
+    if not is_sqlite(database_proxy.obj):
+        return like
+    prefix = re.split(r"[*?]", folded, maxsplit=1)[0]
+    lowered = fn.LOWER(column)
+    if prefix == folded:
+        return lowered == folded
+    following = ord(prefix[-1]) + 1 if prefix else 0
+    if not prefix or following > 0x10FFFF or 0xD800 <= following < 0xE000:
+        return like
+    span = (lowered >= prefix) & (lowered < prefix[:-1] + chr(following))
+    return span if folded == prefix + "*" else NodeList([span, like], " AND ", parens=True)
+
+
+def _contains(column: str, text: str) -> list[Any]:
+    """Give the conditions (none or one) that narrow to the records whose ``column``
+    (identifier or title) may contain ``text`` (lower-cased) through the substring search:
+    SQLite's trigram FTS table, when there is one and ``text`` has 3 characters or more (the
+    caller keeps the exact LIKE: this only narrows). Fewer than :data:`SORT_AT_MOST` hits
+    are the ids to read; more are many, read by walking the ids from the first hit on (the
+    search gives its hits in id order: neither counting nor the first reads them all).
+    PostgreSQL's pg_trgm index serves the LIKE itself: nothing to add."""
+    db = database_proxy.obj
+    if len(text) < 3 or not has_search(db):
+        return []
+    match = [f'{column} : "{text.replace(chr(34), chr(34) * 2)}"']
+    hits = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH ?"
+    counted = f"SELECT COUNT(*) FROM ({hits} LIMIT {SORT_AT_MOST})"
+    if db.execute_sql(counted, match).fetchone()[0] < SORT_AT_MOST:
+        return [NodeList((Record.id, SQL(f"IN ({hits})", match)))]
+    first = db.execute_sql(f"{hits} LIMIT 1", match).fetchone()[0]
+    return [Record.id >= first]
+
+
+#: SQLite: a filter an index serves that fewer records than this meet (counted through
+#: that index, stopping here) is read through the index, its ids sorted; one that more meet
+#: first walks :data:`WALK_FIRST` ids (in id order, reading every record: many matches are
+#: met soon) and reads the rest through the index. SQLite (without STAT4) cannot tell how
+#: many records a range or a substring matches, nor where they are.
+SORT_AT_MOST = 5_000
+WALK_FIRST = 20_000
 
 
 def page(where: Sequence[Any], limit: int | None, after_id: int = 0) -> list[Record]:
     """Give the records that meet every condition in ``where`` with an id above
     ``after_id``, in id order, at most ``limit`` (keyset pagination)."""
     query = Record.select().where(Record.id > after_id, *where).order_by(Record.id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(query)
+    if limit is None:
+        return list(query)
+    if not where or not _narrowable(where, after_id):
+        return list(query.limit(limit))
+    counted = Record.select(SQL("1")).where((Record.id + 0) > after_id, *where)
+    if counted.limit(SORT_AT_MOST).count() < SORT_AT_MOST:
+        return _through_index(where, after_id, limit)
+    window = Record.select().where(Record.id > after_id, Record.id <= after_id + WALK_FIRST)
+    sql, params = window.where(*where).order_by(Record.id).limit(limit).sql()
+    # NOT INDEXED: the ids are walked, whatever index the filter has
+    found = list(Record.raw(sql.replace(' AS "t1" ', ' AS "t1" NOT INDEXED ', 1), *params))
+    if len(found) == limit:
+        return found
+    return found + _through_index(where, after_id + WALK_FIRST, limit - len(found))
+
+
+def _through_index(where: Sequence[Any], after_id: int, limit: int) -> list[Record]:
+    """Give :func:`page`'s records read through the filter's index: their ids first (sorted
+    without the rows), then the rows."""
+    after = (Record.id + 0) > after_id  # not a range of ids, so the filter's index is used
+    ids = Record.select(Record.id).where(after, *where).order_by(Record.id + 0).limit(limit)
+    chosen = [row[0] for row in ids.tuples()]
+    return list(Record.select().where(Record.id.in_(chosen)).order_by(Record.id))
+
+
+def _narrowable(where: Sequence[Any], after_id: int) -> bool:
+    """Tell whether the database is SQLite and an index serves ``where`` (its plan walks no
+    table in id order). PostgreSQL's planner judges this from its statistics: False."""
+    db = database_proxy.obj
+    if not is_sqlite(db):
+        return False
+    sql, params = Record.select(SQL("1")).where((Record.id + 0) > after_id, *where).sql()
+    plan = [row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    return not any(re.match(_WALKS, line) for line in plan)
+
+
+#: A plan line that reads the records in id order, testing each (no index narrows).
+_WALKS = r"SCAN (TABLE )?\S+( |$)|SEARCH \S+ USING INTEGER PRIMARY KEY \(rowid[<>]"
 
 
 def summaries(condition: Any, *order: Any) -> list[Record]:

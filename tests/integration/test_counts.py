@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from peewee import fn
 
 from organiser.domain.states import QUEUED_STATES, Action, State
 from organiser.storage import counts
 from organiser.storage import records as store
-from organiser.storage.models import History, Record
+from organiser.storage.indexes import query_indexes
+from organiser.storage.models import History, Record, database_proxy
 
 NOW = datetime(2026, 11, 21, 12, 0, 0)
 
@@ -75,3 +77,29 @@ def test_counts_follow_inserts_marks_and_deletes(db: str) -> None:
     assert counts.oldest_waiting() == _oldest()
     assert counts.oldest_waiting()["to-be-reserved"] == NOW
     assert counts.oldest_waiting()["to-be-registered"] == later + timedelta(minutes=5)
+
+
+def test_counts_stay_right_when_their_rows_are_folded(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = _new(0, 30, NOW)
+    for record in records[:20]:
+        store.mark(record, Action.RESERVED, "run", NOW)
+    monkeypatch.setattr(counts, "FOLD_ABOVE", 0)  # PostgreSQL folds on this read
+    assert counts.status_counts() == {"to-be-reserved": 10, "reserved": 20}
+    kept = database_proxy.execute_sql("SELECT COUNT(*) FROM status_count").fetchone()[0]
+    assert kept <= len(State)  # one row per status (PostgreSQL had 1 + 2 per mark)
+    for record in records[20:]:
+        store.mark(record, Action.RESERVED, "run", NOW)
+    assert counts.status_counts() == {"reserved": 30} == _grouped()
+
+
+def test_an_upgrade_counts_the_records_already_there(db: str) -> None:
+    _new(0, 5, NOW)
+    database_proxy.execute_sql("DELETE FROM status_count")  # as before the step that adds it
+    for _ in range(2):  # again: nothing doubles
+        with database_proxy.atomic():  # as the upgrade runs it
+            query_indexes(database_proxy.obj)
+        assert counts.status_counts() == {"to-be-reserved": 5}
+    _new(5, 1, NOW)
+    assert counts.status_counts() == {"to-be-reserved": 6}
