@@ -268,3 +268,16 @@ def test_an_account_without_its_password_is_one_line_and_nothing_is_sent(env: En
         "[account sbn] password: missing (required; or set ORGANISER_ACCOUNT_SBN_PASSWORD)"
     )
     assert env.server.datacite.seen == []
+
+
+def test_a_record_that_brings_its_doi_goes_to_the_account_of_its_prefix(env: Env) -> None:
+    _two_accounts(env)
+    attributes = dict(_attributes("urn:nasa:pds:adopt_me::1.0", "Adopt me"), doi="10.26034/new")
+    (env.tmp / "named.json").write_text(json.dumps({"data": {"attributes": attributes}}))
+    env.ok("reserve", str(env.tmp / "named.json"), "--node", "img", env=SBN_ENV)  # node: img
+    (record,) = env.records()
+    assert (record.doi, record.account) == ("10.26034/new", "sbn")
+    env.ok("-s", env=SBN_ENV)
+    assert env.remote["10.26034/new"] == "draft"
+    sent = [(s.method, s.account, s.status) for s in env.server.datacite.seen if s.doi]
+    assert sent == [("GET", SBN_USER, 404), ("POST", SBN_USER, 201)]
