@@ -8,28 +8,23 @@ from typing import Any
 from peewee import fn
 
 from organiser.domain.states import QUEUED_STATES, State
-from organiser.storage import runs
+from organiser.storage import counts, runs
 from organiser.storage.models import Record
 
 
 def status(now: datetime) -> dict[str, Any]:
     """Give records per status, the oldest waiting record per status (seconds since it was
     last marked or tried), records with failures, and the last run."""
-    rows = (
-        Record.select(Record.status, fn.COUNT(Record.id), fn.MIN(Record.updated_at))
-        .group_by(Record.status)
-        .tuples()
-    )
     statuses: dict[str, dict[str, Any]] = {
         str(s): {"records": 0, "oldest_waiting_seconds": None} for s in State
     }
-    for status_name, count, oldest in rows:
-        entry = statuses.setdefault(status_name, {"records": 0, "oldest_waiting_seconds": None})
-        entry["records"] = count
-        if status_name in QUEUED_STATES and oldest is not None:
-            if isinstance(oldest, str):  # SQLite aggregates give text
-                oldest = datetime.fromisoformat(oldest)
-            entry["oldest_waiting_seconds"] = max(0, round((now - oldest).total_seconds()))
+    for status_name, count in counts.status_counts().items():  # no read of the records
+        statuses.setdefault(status_name, {"records": 0, "oldest_waiting_seconds": None})
+        statuses[status_name]["records"] = count
+    for status_name, oldest in counts.oldest_waiting().items():  # one index seek each
+        if status_name in statuses:
+            waited = max(0, round((now - oldest).total_seconds()))
+            statuses[status_name]["oldest_waiting_seconds"] = waited
     failing = Record.select().where(Record.last_error.is_null(False)).count()
     last = runs.last()
     if last is not None:

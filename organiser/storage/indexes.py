@@ -131,7 +131,7 @@ def query_indexes(db: pw.Database) -> None:
     sqlite = is_sqlite(db)
     _run(db, _BOTH + (_SQLITE if sqlite else _POSTGRES))
     if "account" in {column.name for column in db.get_columns("record")}:
-        _run(db, ("CREATE INDEX IF NOT EXISTS record_account ON record (account)",))
+        _run(db, ("CREATE INDEX IF NOT EXISTS record_account ON record (account, status)",))
     # no FTS5 trigram / no pg_trgm: the filters read the table; the savepoint keeps the rest
     with contextlib.suppress(*_REFUSED), db.atomic():
         _run(db, _SQLITE_SEARCH if sqlite else _POSTGRES_SEARCH)
