@@ -147,3 +147,24 @@ def test_the_digest_names_a_failing_records_account_when_there_are_several() -> 
     several = json.dumps(dict(detail, account="sbn"))
     body = compose([Notice(key="record:1", detail=several, at=at)], "h").body
     assert "  node        sbn\n  account     sbn\n" in body
+
+
+def test_an_import_never_moves_a_record_to_another_account() -> None:
+    from datetime import datetime
+
+    from organiser.storage.imported import KEPT, Remote, judge
+    from organiser.storage.models import Record
+
+    now = datetime(2026, 1, 2)
+    local = Record(
+        doi="10.26033/x",
+        identifier="urn:nasa:pds:x::1.0",
+        status="registered",
+        attributes="{}",
+        account="datacite",
+        updated_at=datetime(2026, 1, 1),
+    )
+    remote = Remote("10.26033/x", "findable", {}, None, "urn:nasa:pds:x::1.0", None, now, "sbn")
+    assert judge(local, remote, now) == (KEPT, "account datacite here, listed by account sbn")
+    local.account = "sbn"
+    assert judge(local, remote, now)[0] != KEPT
