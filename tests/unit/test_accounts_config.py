@@ -168,3 +168,23 @@ def test_an_import_never_moves_a_record_to_another_account() -> None:
     assert judge(local, remote, now) == (KEPT, "account datacite here, listed by account sbn")
     local.account = "sbn"
     assert judge(local, remote, now)[0] != KEPT
+
+
+def test_every_accounts_client_goes_through_one_rate_limiter(tmp_path: Path) -> None:
+    from organiser.app import App
+
+    (tmp_path / "o.ini").write_text(BASE + SBN + "[account img]\nusername = I\nprefix = 10.11111\n")
+    environ = {
+        "ORGANISER_CONFIG": str(tmp_path / "o.ini"),
+        "ORGANISER_ACCOUNT_SBN_PASSWORD": "s",
+        "ORGANISER_ACCOUNT_IMG_PASSWORD": "i",
+    }
+    clients = App(None, environ).clients()
+    assert {name: c.username for name, c in clients.items()} == {
+        "datacite": "NASA.PDS",
+        "sbn": "NASA.SBN",
+        "img": "I",
+    }
+    assert clients["sbn"].session.auth == ("NASA.SBN", "s")
+    assert len({id(c.limiter) for c in clients.values()}) == 1
+    assert clients["sbn"].limiter is not None
