@@ -21,8 +21,10 @@ DESCRIPTION = (
     "The PDS DOI Service API 0.2, served by organiser "
     f"{__version__}. It only marks and reads records in organiser's database; organiser's "
     "passes talk to DataCite. Every operation needs `Authorization: Bearer TOKEN` (a token "
-    "from `organiser token add`): readers list and read, submitters also reserve, update and "
-    "submit, operators also release and reject."
+    "from `organiser token add`; with `[api] public_reads = true` the reads need none): "
+    "readers list and read, submitters also reserve, update and submit, operators also "
+    "release and reject. `status` is the PDS DOI Service's workflow status (draft, review, "
+    "pending, findable, deactivated); `organiser_status` is organiser's own."
 )
 
 

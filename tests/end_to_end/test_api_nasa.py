@@ -297,3 +297,13 @@ def test_a_pds_doi_ui_session(env: Env, served: Api, tmp_path: Path) -> None:
     refused = api.call("GET", "/dois", anyone, params={"status": "to-be-reserved"})
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["message"].startswith("status 'to-be-reserved': not a 0.2")
+    own = api.call("GET", "/dois", anyone, params={"organiser_status": "draft"})
+    assert own.status_code == 400
+    assert own.json()["errors"][0]["message"].startswith(
+        "organiser_status 'draft': not an organiser status (to-be-reserved, reserved, review"
+    )
+    waiting = api.call("GET", "/dois", anyone, params={"organiser_status": "Registered"})
+    assert [r["doi"] for r in waiting.json() if "ui_session" in r["identifier"]] == [images["doi"]]
+    # mailing the pending list is never public
+    mail = {"submitter": "ui@example.org", "email": "true"}
+    assert api.call("GET", "/dois/check", anyone, params=mail).status_code == 401

@@ -25,6 +25,7 @@ from organiser.api.auth import Caller, public_reader, submitter
 from organiser.api.deps import app_of, opened, public_base
 from organiser.api.errors import ApiError
 from organiser.app import App
+from organiser.domain.states import State
 from organiser.intake.sources import Source
 
 router = APIRouter(tags=["dois"])
@@ -34,6 +35,8 @@ log = structlog.get_logger("organiser.api")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 #: Values one filter of ``GET /dois`` may have (more: 400).
 MAX_VALUES = 100
+#: organiser's statuses, as ``organiser_status`` takes them.
+KNOWN_STATES = tuple(state.value for state in State)
 #: What the request body is called in messages (as a file's path is by the command line).
 BODY = "body"
 #: Request content types and the file suffix intake reads them as.
@@ -179,11 +182,16 @@ def get_dois(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="From X-Next-Cursor.")] = None,
 ) -> list[schemas.DoiSummary]:
+    own = tuple(s.strip().lower() for s in organiser_status)
+    for value, folded in zip(organiser_status, own, strict=True):
+        if folded not in KNOWN_STATES:
+            known = ", ".join(KNOWN_STATES)
+            raise ApiError(400, f"organiser_status {value!r}: not an organiser status ({known})")
     filters = read.RecordFilter(
         dois=tuple(doi),
         submitters=tuple(submitter),
         nodes=tuple(node),
-        statuses=tuple(s.strip().lower() for s in organiser_status),
+        statuses=own,
         statuses_0_2=tuple(status),
         ids=tuple(ids),
         since=_moment("start_date", start_date),
