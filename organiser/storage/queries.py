@@ -124,7 +124,11 @@ def _id_matches(wildcard: str) -> Any:
     either = _any(_lower_like(c, folded) for c in (Record.identifier, Record.lid))
     if not folded or folded[0] not in "*?":
         return either
-    narrowed = _contains("identifier", max(re.split(r"[*?]", folded), key=len))
+    run = max(re.split(r"[*?]", folded), key=len)
+    if is_sqlite(database_proxy.obj):
+        narrowed = _contains("identifier", run)
+    else:  # the pg_trgm index on the identifier serves this; the LID has none
+        narrowed = [_like(Record.identifier, f"%{escape_like(run)}%")] if len(run) >= 3 else []
     return NodeList([either, *narrowed], glue=" AND ", parens=True)
 
 
@@ -203,6 +207,8 @@ def _through_index(where: Sequence[Any], after_id: int, limit: int) -> list[Reco
     after = (Record.id + 0) > after_id  # not a range of ids, so the filter's index is used
     ids = Record.select(Record.id).where(after, *where).order_by(Record.id + 0).limit(limit)
     chosen = [row[0] for row in ids.tuples()]
+    if not chosen:
+        return []
     return list(Record.select().where(Record.id.in_(chosen)).order_by(Record.id))
 
 
