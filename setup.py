@@ -94,9 +94,13 @@ def _generate(share: Path) -> None:
         try:
             cli.get_command(ctx, name)
         except ImportError as exc:
+            why = (
+                "a module missing from the source tree?"
+                if (exc.name or "").startswith("organiser")
+                else "a dependency missing from setup.cfg's install_requires?"
+            )
             raise SystemExit(
-                f"setup.py: cannot generate the man pages: organiser {name}: {exc} "
-                "(a runtime dependency missing from setup.cfg's install_requires?)"
+                f"setup.py: cannot generate the man pages: organiser {name}: {exc} ({why})"
             ) from None
     write_man_pages("organiser", cli, version=__version__, target_dir=str(man), date=_man_date())
 
