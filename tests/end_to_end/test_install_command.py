@@ -105,3 +105,17 @@ def test_an_unwritable_folder_is_one_line_and_exit_2(env: Env) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"Error: {blocker / 'cron.d' / 'organiser'}: cannot write: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_completion_the_shipped_scripts_ask_for(env: Env) -> None:
+    def complete(words: str) -> list[str]:
+        environ = {"_ORGANISER_COMPLETE": "bash_complete", "COMP_WORDS": words}
+        environ["COMP_CWORD"] = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+        result = env.run(env=environ)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert complete("organiser ins") == ["plain,install"]
+    assert complete("organiser token l") == ["plain,list"]
+    assert complete("organiser install sys") == ["plain,systemd"]
+    assert "plain,--prefix" in complete("organiser install systemd --")
