@@ -276,7 +276,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "format": Key(
             P.choice("auto", "console", "json"),
             "auto",
-            "auto: json under systemd (JOURNAL_STREAM set), readable text otherwise.",
+            "auto: readable text; on the journal (JOURNAL_STREAM names stderr) each line starts with its priority <N>. json: JSON lines.",
         ),
         "file": Key(P.path, "", "Also append JSON log lines to this file (tracebacks go here)."),
     },
