@@ -168,8 +168,6 @@ def _source(upload: UploadFile | None, field: str, limit: int) -> Source:
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise UserError(f"{field}: {name} is larger than {limit} bytes")
-    if not data.strip():
-        raise UserError(f"{field}: {name} is empty")
     return Source(name, data, PurePath(name).suffix.lower())
 
 
