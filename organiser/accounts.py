@@ -118,12 +118,14 @@ class Accounts:
 
     def route(self, node: str | None, identifier: str) -> Account:
         """Give the account a new record of ``node`` with ``identifier`` goes to: by node,
-        then by the first identifier wildcard that matches (case-sensitive), else default."""
+        then by the first identifier wildcard that matches (in any case, as the ``ids`` filters
+        fold it: PDS4 identifiers are case-insensitive), else default."""
         for account in self.all[1:]:
             if node is not None and node in account.nodes:
                 return account
         for account in self.all[1:]:
-            if any(fnmatchcase(identifier, pattern) for pattern in account.identifiers):
+            folded = identifier.lower()
+            if any(fnmatchcase(folded, pattern.lower()) for pattern in account.identifiers):
                 return account
         return self.default
 
