@@ -204,6 +204,13 @@ def reads() -> dict[str, Callable[[], Any]]:
         "title: none": page(title="xyzzy"),
         "since..until (one day)": page(since=date(2024, 6, 1), until=date(2024, 6, 1)),
         "since (last month)": page(since=date(2026, 11, 1)),
+        "since (last year: 15%, at the end)": page(since=date(2025, 11, 1)),
+        "ids: urn:nasa:pds:* (every record)": page(ids=("urn:nasa:pds:*",)),
+        "title: two letters (no index)": page(title="ra"),
+        "title: two letters, none (reads all)": page(title="qz"),
+        "status=reserved, page at 900,000": lambda: read.listing(
+            RecordFilter(statuses=("reserved",)), PAGE, 900_000
+        ),
         "status+node+since": page(statuses=("reserved",), nodes=("atm",), since=date(2025, 1, 1)),
     }
 

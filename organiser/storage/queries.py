@@ -172,11 +172,13 @@ def _contains(column: str, text: str) -> list[Any]:
     return [Record.id >= first]
 
 
-#: SQLite: a filter an index serves that fewer records than this meet (counted through
-#: that index, stopping here) is read through the index, its ids sorted; one that more meet
-#: first walks :data:`WALK_FIRST` ids (in id order, reading every record: many matches are
-#: met soon) and reads the rest through the index. SQLite (without STAT4) cannot tell how
-#: many records a range or a substring matches, nor where they are.
+#: A filter that fewer records than this meet is read through its index, the ids sorted
+#: (SQLite: counted through that index, stopping here; PostgreSQL: the planner's estimate).
+#: One that more meet first walks :data:`WALK_FIRST` ids in id order (many matches are met
+#: soon), then reads the rest through its index. Neither database's planner alone gets both
+#: right: SQLite (without STAT4) cannot tell how many records a range or a substring
+#: matches, and PostgreSQL walks the ids for a page of a filter whose records are all near
+#: the end (the last month's changes) as if they were spread evenly.
 SORT_AT_MOST = 5_000
 WALK_FIRST = 20_000
 
@@ -187,18 +189,40 @@ def page(where: Sequence[Any], limit: int | None, after_id: int = 0) -> list[Rec
     query = Record.select().where(Record.id > after_id, *where).order_by(Record.id)
     if limit is None:
         return list(query)
-    if not where or not _narrowable(where, after_id):
+    few = _few(where, after_id) if where else None
+    if few is None:
         return list(query.limit(limit))
-    counted = Record.select(SQL("1")).where((Record.id + 0) > after_id, *where)
-    if counted.limit(SORT_AT_MOST).count() < SORT_AT_MOST:
+    if few:
         return _through_index(where, after_id, limit)
     window = Record.select().where(Record.id > after_id, Record.id <= after_id + WALK_FIRST)
-    sql, params = window.where(*where).order_by(Record.id).limit(limit).sql()
-    # NOT INDEXED: the ids are walked, whatever index the filter has
-    found = list(Record.raw(sql.replace(' AS "t1" ', ' AS "t1" NOT INDEXED ', 1), *params))
+    window = window.where(*where).order_by(Record.id).limit(limit)
+    if is_sqlite(database_proxy.obj):  # NOT INDEXED: the ids are walked, not the filter's
+        sql, params = window.sql()
+        window = Record.raw(sql.replace(' AS "t1" ', ' AS "t1" NOT INDEXED ', 1), *params)
+    found = list(window)
     if len(found) == limit:
         return found
     return found + _through_index(where, after_id + WALK_FIRST, limit - len(found))
+
+
+def _few(where: Sequence[Any], after_id: int) -> bool | None:
+    """Tell whether fewer than :data:`SORT_AT_MOST` records above ``after_id`` meet
+    ``where``; None when no index serves it on SQLite (its plan walks the table in id
+    order: so does the page)."""
+    db = database_proxy.obj
+    counted = Record.select(SQL("1")).where((Record.id + 0) > after_id, *where)
+    sql, params = counted.sql()
+    if not is_sqlite(db):
+        [(plan,)] = db.execute_sql("EXPLAIN (FORMAT JSON) " + sql, params).fetchall()
+        return bool(plan[0]["Plan"]["Plan Rows"] < SORT_AT_MOST)
+    plan = [row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    if any(re.match(_WALKS, line) for line in plan):
+        return None
+    return bool(counted.limit(SORT_AT_MOST).count() < SORT_AT_MOST)
+
+
+#: A plan line that reads the records in id order, testing each (no index narrows).
+_WALKS = r"SCAN (TABLE )?\S+( |$)|SEARCH \S+ USING INTEGER PRIMARY KEY \(rowid[<>]"
 
 
 def _through_index(where: Sequence[Any], after_id: int, limit: int) -> list[Record]:
@@ -210,21 +234,6 @@ def _through_index(where: Sequence[Any], after_id: int, limit: int) -> list[Reco
     if not chosen:
         return []
     return list(Record.select().where(Record.id.in_(chosen)).order_by(Record.id))
-
-
-def _narrowable(where: Sequence[Any], after_id: int) -> bool:
-    """Tell whether the database is SQLite and an index serves ``where`` (its plan walks no
-    table in id order). PostgreSQL's planner judges this from its statistics: False."""
-    db = database_proxy.obj
-    if not is_sqlite(db):
-        return False
-    sql, params = Record.select(SQL("1")).where((Record.id + 0) > after_id, *where).sql()
-    plan = [row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
-    return not any(re.match(_WALKS, line) for line in plan)
-
-
-#: A plan line that reads the records in id order, testing each (no index narrows).
-_WALKS = r"SCAN (TABLE )?\S+( |$)|SEARCH \S+ USING INTEGER PRIMARY KEY \(rowid[<>]"
 
 
 def summaries(condition: Any, *order: Any) -> list[Record]:
