@@ -1,9 +1,12 @@
 """``organiser serve``: uvicorn serving the API, logging through organiser's logging, telling
-systemd when it is ready (``Type=notify``), and stopping cleanly on SIGTERM or SIGINT (open
+systemd when it is ready (``Type=notify``) and that its loop is alive (``WATCHDOG=1``, under
+``WatchdogSec=``), and stopping cleanly on SIGTERM or SIGINT (open
 requests finish; exit 0)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import socket
 from types import FrameType
@@ -14,18 +17,40 @@ import uvicorn
 from organiser.api.app import create_app
 from organiser.app import App
 from organiser.errors import Unavailable
-from organiser.notify.sdnotify import notify
+from organiser.notify.sdnotify import notify, watchdog_interval
 
 log = structlog.get_logger("organiser.api")
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling systemd READY once it listens and STOPPING at a signal."""
+    """uvicorn's server, telling systemd READY once it listens, WATCHDOG=1 every
+    ``watchdog`` seconds from a task of its event loop (a loop that hangs stops the pings),
+    and STOPPING at a signal."""
+
+    def __init__(self, config: uvicorn.Config, watchdog: float | None = None) -> None:
+        super().__init__(config)
+        self.watchdog = watchdog
+        self._pings: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             notify("READY=1\nSTATUS=serving the API")
+            if self.watchdog:
+                self._pings = asyncio.create_task(self._ping(self.watchdog))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)  # pings go on while open requests finish
+        if self._pings is not None:
+            self._pings.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pings
+
+    @staticmethod
+    async def _ping(interval: float) -> None:
+        while True:
+            notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.should_exit:
@@ -74,7 +99,7 @@ def serve(app: App, host: str, port: int) -> int:
         timeout_graceful_shutdown=30,
         lifespan="off",
     )
-    server = _Server(config)
+    server = _Server(config, watchdog_interval(app.environ))
     # uvicorn raises the signal again once it has shut down; with these handlers in place that
     # ends nothing, and the command exits 0 as the daemon does
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -11,12 +11,13 @@ from types import FrameType
 
 import click
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from organiser.actions import check as check_action
-from organiser.actions import metrics
 from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
@@ -24,14 +25,16 @@ from organiser.commands.signals import die
 from organiser.config import ConfigError
 from organiser.config_parsers import OFF
 from organiser.domain.passes import ORDER
+from organiser.engine.passes import Observer
 from organiser.engine.stop import StopFlag
 from organiser.errors import EXIT_OK, Interrupted, OrganiserError, UserError
 from organiser.lock import LockHeld
-from organiser.notify.sdnotify import notify
+from organiser.notify.sdnotify import notify, reloading, watchdog_interval
+from organiser.notify.watchdog import Watchdog, longest_silence
 from organiser.storage.database import DRIVER_ERRORS, classify
 
 log = structlog.get_logger("organiser.daemon")
-JOB, CHECK_JOB = "passes", "check"
+JOB, CHECK_JOB, HEARTBEAT_JOB = "passes", "check", "watchdog"
 #: Test seam, not a setting: the second of the minute at which the crons fire (default 0), so
 #: that a test of the schedule waits seconds instead of up to a minute.
 TEST_SECOND = "ORGANISER_TEST_CRON_SECOND"
@@ -48,6 +51,9 @@ class Daemon:
         self.reload_pending = False
         self._stopping = False
         self.scheduler = BlockingScheduler(timezone=UTC, executors={"default": DebugExecutor()})
+        interval = watchdog_interval(app.environ)  # under systemd's WatchdogSec=
+        self.watchdog = Watchdog(interval) if interval else None
+        self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
 
     def serve(self) -> int:
         """Schedule the passes and run until SIGTERM/SIGINT; give the exit code (0).
@@ -66,7 +72,6 @@ class Daemon:
         except LockHeld as exc:
             log.warning("the run lock is taken now; runs are skipped while it is", reason=str(exc))
         self._schedule()
-        metrics.write_configured(self.app)  # the textfile exists from the start
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._terminate)
         signal.signal(signal.SIGHUP, self._hangup)
@@ -77,10 +82,43 @@ class Daemon:
             run_at_start=scheduler["run_at_start"],
             check_cron=scheduler["check_cron"],
         )
-        notify("READY=1\nSTATUS=waiting for the next run")
-        self.scheduler.start()  # returns after shutdown
+        if self.watchdog:  # pinged from the scheduler's loop: a stuck scheduler stops it
+            self.scheduler.add_job(
+                self._heartbeat,
+                IntervalTrigger(seconds=self.watchdog.interval),
+                id=HEARTBEAT_JOB,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+        try:
+            self.scheduler.start()  # returns after shutdown
+        finally:
+            if self.watchdog:
+                self.watchdog.stop()
         log.info("daemon stopped", reason=self.stop.reason or "shutdown")
         return EXIT_OK
+
+    def _started(self, _event: SchedulerEvent) -> None:
+        """The scheduler runs (its jobs can be run, it can be shut down): tell systemd READY,
+        start the watchdog's pings; or stop at once if a signal came in the meantime."""
+        if self.stop.requested:
+            self._shutdown()
+            return
+        notify("READY=1\nSTATUS=waiting for the next run")
+        if self.watchdog:
+            self._heartbeat()
+            self.watchdog.start()
+
+    def _heartbeat(self) -> None:
+        """The scheduler's loop is alive: the watchdog may ping until two more intervals."""
+        if self.watchdog:
+            self.watchdog.alive(2 * self.watchdog.interval)
+
+    def progress(self, *_: object) -> None:
+        """A job made progress: the watchdog may ping for one more longest silence."""
+        if self.watchdog:
+            self.watchdog.alive(longest_silence(self.app.config))
 
     def _schedule(self, first: bool = True) -> None:
         """(Re)schedule the passes and the drift check from ``[scheduler]``. Raises
@@ -135,7 +173,7 @@ class Daemon:
         self._job("check", "checking for drift", self._check)
 
     def _passes(self) -> None:
-        outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop)
+        outcome = run_passes(self.app, ORDER, "organiser daemon", self.stop, _Progress(self))
         result = outcome.result
         if outcome.alert_warning:
             log.warning("alert not sent", error=outcome.alert_warning)
@@ -145,7 +183,7 @@ class Daemon:
     def _check(self) -> None:
         repair = self.app.config["scheduler"]["check_repair"]
         actor = "organiser daemon (check" + (" --repair)" if repair else ")")
-        result = check_action.check(self.app, actor, repair=repair)
+        result = check_action.check(self.app, actor, repair=repair, progress=self.progress)
         if result.alert_warning:
             log.warning("alert not sent", error=result.alert_warning)
 
@@ -154,6 +192,7 @@ class Daemon:
         if self.stop.requested:
             return
         self.busy = True
+        self.progress()
         notify(f"STATUS={status}")
         try:
             self.app.reconnect_db()  # a database server restarted between ticks is fine
@@ -172,7 +211,6 @@ class Daemon:
             log.exception(f"internal error in a scheduled {what}")
         finally:
             self.busy = False
-            metrics.write_configured(self.app)  # after every job, however it ended
             notify("STATUS=waiting for the next run")
             if self.reload_pending:
                 self._reload()
@@ -182,8 +220,8 @@ class Daemon:
     def _shutdown(self) -> None:
         """Stop the scheduler once it is done with the current job: from another thread,
         which waits for the scheduler's job-store lock (held while a job is handled). Only
-        once, however many signals come."""
-        if not self._stopping:
+        once, however many signals come. Before the scheduler runs, :meth:`_started` does it."""
+        if not self._stopping and self.scheduler.running:
             self._stopping = True
             threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": False}).start()
 
@@ -204,8 +242,16 @@ class Daemon:
             self._reload()
 
     def _reload(self) -> None:
-        """Re-read the configuration (SIGHUP); a broken file is reported, the old one kept."""
+        """Re-read the configuration (SIGHUP); a broken file is reported, the old one kept.
+        systemd is told RELOADING, then READY once the new (or the kept) one is in force."""
         self.reload_pending = False
+        reloading()
+        try:
+            self._reread()
+        finally:
+            notify("READY=1\nSTATUS=waiting for the next run")
+
+    def _reread(self) -> None:
         old = self.app.config
         try:
             self.app.reload()
@@ -225,6 +271,19 @@ class Daemon:
         )
 
 
+class _Progress(Observer):
+    """Renews the daemon's watchdog lease at each record a pass handles."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def pass_started(self, name: str, due: int) -> None:
+        self.daemon.progress()
+
+    def record_handled(self, name: str, record: object, outcome: str) -> None:
+        self.daemon.progress()
+
+
 @cli.command()
 @click.pass_context
 def daemon(ctx: click.Context) -> None:
@@ -236,7 +295,8 @@ def daemon(ctx: click.Context) -> None:
     check_repair = true marks it for repair). SIGTERM or SIGINT finishes the record in flight,
     releases claims and exits 0; SIGHUP re-reads the configuration (a broken file is
     reported and the old one kept). Logs one line per record: JSON under systemd.
-    Tells systemd READY/STOPPING when NOTIFY_SOCKET is set (Type=notify).
+    Tells systemd READY, RELOADING and STOPPING when NOTIFY_SOCKET is set (Type=notify), and
+    with WATCHDOG_USEC (WatchdogSec=) sends WATCHDOG=1 while it makes progress.
     """
     app: App = ctx.obj
     ctx.exit(Daemon(app, ctx.meta["quiet"], ctx.meta["verbose"]).serve())

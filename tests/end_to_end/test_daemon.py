@@ -4,6 +4,7 @@ against the stand-in."""
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import socket
@@ -44,20 +45,21 @@ def _wait_for(condition, timeout: float = 90.0, every: float = 0.1) -> None:  # 
 
 
 def _read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) -> list[str]:
-    """Read ``process``'s stderr line by line until a line holds ``text``; give the lines
-    read. Fails the test if none does within ``timeout`` seconds."""
+    """Read ``process``'s stderr until a line holds ``text``; give the lines read (and any
+    read with it). Fails the test if none does within ``timeout`` seconds. Reads the pipe
+    itself: select() cannot see lines a buffered reader has already taken from it."""
     assert process.stderr is not None
-    lines: list[str] = []
+    fd, data = process.stderr.fileno(), b""
     deadline = time.monotonic() + timeout
-    while not lines or text not in lines[-1]:
+    while text not in data.decode(errors="replace"):
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([process.stderr], [], [], left)[0]:
-            raise AssertionError(f"no line with {text!r} in time: {lines}")
-        line = process.stderr.readline()
-        if not line:
-            raise AssertionError(f"stderr closed before a line with {text!r}: {lines}")
-        lines.append(line)
-    return lines
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError(f"no line with {text!r} in time: {data.decode()}")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise AssertionError(f"stderr closed before a line with {text!r}: {data.decode()}")
+        data += chunk
+    return data.decode().splitlines(keepends=True)
 
 
 def _ready(notify: socket.socket) -> None:
