@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from peewee import fn
-
 from organiser.actions.views import RecordSummary, summary
 from organiser.app import App
 from organiser.domain.states import QUEUED_STATES, State
 from organiser.errors import OrganiserError
-from organiser.storage import notices, runs
+from organiser.storage import counts, notices, runs
 from organiser.storage.models import Notice, Record
 
 #: Failing records the dashboard lists (the soonest retry first); the rest are counted.
@@ -48,19 +46,10 @@ class Dashboard:
 
 
 def status_counts() -> list[tuple[str, int, datetime | None]]:
-    """Give (status, records, oldest last change) per status that has records: the one
-    place the dashboard counts (a GROUP BY on the status index)."""
-    rows = (
-        Record.select(Record.status, fn.COUNT(Record.id), fn.MIN(Record.updated_at))
-        .group_by(Record.status)
-        .tuples()
-    )
-    found = []
-    for status, count, oldest in rows:
-        if isinstance(oldest, str):  # SQLite aggregates give text
-            oldest = datetime.fromisoformat(oldest)
-        found.append((status, count, oldest))
-    return found
+    """Give (status, records, oldest last change of a waiting status) per status that has
+    records, without reading the record table (:mod:`organiser.storage.counts`)."""
+    oldest = counts.oldest_waiting()
+    return [(status, n, oldest.get(status)) for status, n in counts.status_counts().items()]
 
 
 def dashboard(app: App, now: datetime) -> Dashboard:

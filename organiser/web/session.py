@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,9 +36,21 @@ class Session:
 class Sessions:
     """Issues and reads the session cookie, signed with a key of this server's own."""
 
-    def __init__(self, lifetime: int = LIFETIME, key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        lifetime: int = LIFETIME,
+        key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.lifetime = lifetime
-        self._signer = URLSafeTimedSerializer(key or secrets.token_bytes(32), salt="organiser-ui")
+
+        class Signer(TimestampSigner):
+            def get_timestamp(self) -> int:  # ``clock``'s time, not always the machine's
+                return int(clock())
+
+        self._signer = URLSafeTimedSerializer(
+            key or secrets.token_bytes(32), salt="organiser-ui", signer=Signer
+        )
 
     def issue(self, response: Response, name: str, secure: bool) -> Session:
         """Set a new session's cookie for the token called ``name`` on ``response``; give
