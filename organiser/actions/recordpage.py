@@ -16,6 +16,8 @@ from organiser.storage.models import Record
 
 #: Records the review queue shows at once (the oldest first).
 REVIEW_PAGE = 50
+#: Records of the review queue whose diff asks DataCite (the others: the local copy).
+ASKED = 10
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,19 @@ def review_queue(
     app: App, ask: bool = True, limit: int = REVIEW_PAGE
 ) -> tuple[int, list[RecordPage]]:
     """Give how many records are in review and the oldest ``limit`` of them (longest
-    waiting first), each with its diff."""
+    waiting first), each with its diff. DataCite is asked for the first :data:`ASKED` only,
+    and for none after it could not be asked once (the page never waits on it per record)."""
     app.open_db()
     where = Record.status.in_(sorted(IN_REVIEW))
     total = Record.select().where(where).count()
-    oldest = (
-        Record.select(Record.doi).where(where).order_by(Record.updated_at, Record.id).limit(limit)
-    )
-    return total, [record_page(app, r.doi, ask) for r in oldest]
+    oldest = Record.select(Record.doi).where(where).order_by(Record.updated_at, Record.id)
+    pages = []
+    for n, record in enumerate(oldest.limit(limit)):
+        shown = record_page(app, record.doi, ask and n < ASKED)
+        if shown.diff is not None and shown.diff.compared_with == "local" and ask:
+            ask = False  # DataCite could not be asked: do not wait for it again
+        pages.append(shown)
+    return total, pages
 
 
 def doi_of(record_id: int) -> str:

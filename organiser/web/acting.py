@@ -20,7 +20,7 @@ from organiser.actions.records import find
 from organiser.api.deps import app_of
 from organiser.errors import UserError
 from organiser.intake.sources import Source
-from organiser.web.common import PREFIX, db, local, page, secure, see, sessions, signed_in
+from organiser.web.common import PREFIX, db, local, log, page, secure, see, sessions, signed_in
 
 router = APIRouter()
 PRE = "organiser_ui_signin"  # the sign-in form's CSRF cookie (double submit: no session yet)
@@ -76,7 +76,9 @@ def signin_post(
         )
     with db(request):
         found = signin.sign_in(token)
+    client = request.client.host if request.client else None
     if found is None:
+        log.warning("ui sign-in refused", client=client)  # never the token
         error = "token: unknown or revoked (make one with organiser token add)"
         if not token.strip():
             error = "token: required (an API token, from organiser token add)"
@@ -90,6 +92,7 @@ def signin_post(
             nonce=expected,
             error=error,
         )
+    log.info("ui sign-in", token=found.name, role=found.role, client=client)
     response = see(back)
     sessions(request).issue(response, found.name, secure(request))
     response.delete_cookie(PRE, path=f"{PREFIX}/signin")

@@ -76,7 +76,8 @@ def back_to(request: Request) -> str:
     was sent from)."""
     if request.method == "GET":
         return local(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    return local(urlsplit(request.headers.get("referer", "")).path or f"{PREFIX}/")
+    sent_from = urlsplit(request.headers.get("referer", ""))
+    return local(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
 
 
 def local(target: str | None) -> str:

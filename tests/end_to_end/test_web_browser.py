@@ -11,6 +11,7 @@ import copy
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from test_alerts import Inbox, smtp, with_mail  # noqa: F401  (smtp: a fixture)
 from test_api import ALICE, Api, start_api  # noqa: F401  (start_api: a fixture)
 from test_web_ui import reserve, root, rows
 
+from organiser.storage import notices
 from organiser.storage.database import open_database
 from organiser.storage.models import Record
 
@@ -213,11 +215,15 @@ def test_sign_in_dashboard_search_record_and_every_page_accessible(
     browse: Callable[[Api], Browser],
 ) -> None:
     api = start_api()
-    records = reserve(env, 4)
-    env.ok("register", records[0].doi)
-    env.ok("-r")
+    records = reserve(env, 5)
+    env.ok("register", records[0].doi, records[4].doi)
+    env.faults(fail_dois={records[4].doi: 422})
+    assert env.run("-r").returncode == 1  # one record failed
+    env.faults()
     env.ok("submit", records[1].doi)
     env.ok("delete", records[3].doi)
+    open_database(env.db_url)
+    notices.update([], "DataCite unreachable: connection refused", False, datetime.now(UTC))
     browser = browse(api)
 
     # a page asked for without a session: sign in, and back to it
@@ -237,6 +243,9 @@ def test_sign_in_dashboard_search_record_and_every_page_accessible(
     }
     assert {s: n for s, n in shown.items() if n} == _counts(env)
     assert int(browser.css("#total").text) == len(records)
+    assert "DataCite unreachable: connection refused" in browser.css(".banner.danger").text
+    failing = browser.css("#failing tbody tr").text
+    assert records[4].doi in failing and env.records()[4].last_error in failing
     browser.shoot("dashboard")
     assert browser.axe() == []
 

@@ -85,6 +85,14 @@ def test_without_a_session_every_page_sends_to_sign_in_and_back(
         )
         assert answer.status_code == 303 and "/ui/signin" in answer.headers["location"]
     assert rows(env) == before
+    # a form sent after the session expired: back to the page it was sent from
+    answer = requests.post(
+        f"{base}/ui/review/{record.id}/approve",
+        data={"csrf": "x"},
+        headers={"Referer": f"{base}/ui/review?x=1"},
+        allow_redirects=False,
+    )
+    assert answer.headers["location"] == "/ui/signin?next=/ui/review%3Fx%3D1"
 
     # signing in comes back to the page asked for
     browser = requests.Session()
@@ -203,6 +211,28 @@ def test_roles_and_csrf_on_the_forms(env: Env, start_api: Callable[[], Api]) -> 
     assert answer.status_code == 400
     assert f'id="reason-error-{first.id}"' in answer.text and "reason is required" in answer.text
     assert env.records()[0].status == "review"
+    # an update with a bad file: the message beside the file field, nothing written
+    before = rows(env)
+    page = alice.post(
+        f"{base}/ui/records/{second.id}/update",
+        data={"csrf": csrf_of(alice, base)},
+        files={"file": ("broken.json", b'{"data": ', "application/json")},
+    )
+    assert page.status_code == 400
+    assert re.search(r'<ul id="update-errors" class="field-error"><li>broken.json: ', page.text)
+    assert rows(env) == before
+    # a submitter's form on another submitter's record: refused by the action
+    api.token("bob", "submitter", "bob@example.org")
+    bob = sign_in(api, "bob")
+    write_records(env.tmp / "bob", 1, start=1)  # second's identifier
+    page = bob.post(
+        f"{base}/ui/records/{second.id}/update",
+        data={"csrf": csrf_of(bob, base)},
+        files={"file": ("r.json", (env.tmp / "bob" / "record_00001.json").read_bytes())},
+    )
+    assert page.status_code == 403
+    assert f"{second.doi}: submitted by {ALICE}; only its submitter" in page.text
+    assert rows(env) == before
     # an error is a page with the one-line message, never a traceback
     answer = olive.get(f"{base}/ui/records/999999")
     assert answer.status_code == 404 and "record 999999: no such record" in answer.text
