@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from organiser.actions import check as check_action
+from organiser.actions import metrics
 from organiser.actions.run import run_passes
 from organiser.app import App
 from organiser.commands.cli import cli, configure_logging
@@ -72,6 +73,7 @@ class Daemon:
         except LockHeld as exc:
             log.warning("the run lock is taken now; runs are skipped while it is", reason=str(exc))
         self._schedule()
+        metrics.write_configured(self.app)  # the textfile exists from the start
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._terminate)
         signal.signal(signal.SIGHUP, self._hangup)
@@ -211,6 +213,7 @@ class Daemon:
             log.exception(f"internal error in a scheduled {what}")
         finally:
             self.busy = False
+            metrics.write_configured(self.app)  # after every job, however it ended
             notify("STATUS=waiting for the next run")
             if self.reload_pending:
                 self._reload()
