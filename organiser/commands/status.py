@@ -21,16 +21,26 @@ from organiser.storage.database import redact_url
     help="Also write the metrics as a node_exporter textfile (atomically), even when the "
     "database does not answer (organiser_database_up 0).",
 )
+@click.option(
+    "--textfile",
+    "configured",
+    is_flag=True,
+    help="Also write the metrics to [organiser] metrics_textfile, as a run does on every way "
+    "out (nothing when that key is empty); for a unit's ExecStopPost=.",
+)
 @click.pass_context
-def status(ctx: click.Context, as_json: bool, textfile: str | None) -> None:
+def status(ctx: click.Context, as_json: bool, textfile: str | None, configured: bool) -> None:
     """How the queue is doing: records per status, the oldest waiting record per status,
-    records with failures, and the last run. With -q (and --prometheus) nothing is
-    printed."""
+    records with failures, and the last run. With -q (and --prometheus or --textfile)
+    nothing is printed."""
     app: App = ctx.obj
-    if textfile:  # first: without a database it says so (organiser_database_up 0)
+    if textfile or configured:  # first: without a database it says so (database_up 0)
         from organiser.actions import metrics
 
-        metrics.write_textfile(app, textfile)
+        if textfile:
+            metrics.write_textfile(app, textfile)
+        if configured:
+            metrics.write_configured(app)
     app.open_db()
     figures = queue_status(app.clock())
     figures["database"] = redact_url(app.config["database"]["url"])

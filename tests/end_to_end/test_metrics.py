@@ -173,6 +173,21 @@ def test_a_run_writes_the_textfile_however_it_ends(env: Env, textfile: Path) -> 
     assert value(samples(textfile.read_text()), "organiser_records", status="reserved") == 2
 
 
+def test_status_textfile_writes_the_configured_file_as_exec_stop_post_does(
+    env: Env, textfile: Path
+) -> None:
+    write_records(env.tmp / "in", 3)
+    env.ok("reserve", str(env.tmp / "in"))
+    quiet = env.run("-q", "status", "--textfile")
+    assert (quiet.returncode, quiet.stdout) == (0, ""), quiet.stderr
+    found = samples(textfile.read_text())
+    assert value(found, "organiser_records", status="to-be-reserved") == 3
+    textfile.unlink()
+    env.write_config(organiser={"metrics_textfile": ""})  # no textfile configured: no file
+    assert env.run("-q", "status", "--textfile").returncode == 0
+    assert list(textfile.parent.iterdir()) == []
+
+
 def test_an_unwritable_textfile_is_a_warning_not_a_failed_run(env: Env) -> None:
     write_records(env.tmp / "in", 1)
     env.ok("reserve", str(env.tmp / "in"))
