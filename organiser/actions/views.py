@@ -27,6 +27,8 @@ class RecordSummary:
     next_attempt_at: datetime | None
     created_at: datetime | None
     updated_at: datetime | None
+    #: the DataCite account it is sent through ("datacite": ``[datacite]``'s)
+    account: str
 
 
 def summary(record: Record) -> RecordSummary:
@@ -46,6 +48,7 @@ def summary(record: Record) -> RecordSummary:
         next_attempt_at=record.next_attempt_at,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        account=record.account,
     )
 
 

@@ -4,8 +4,8 @@
 ``status`` is the PDS DOI Service's workflow status (draft, review, pending, findable, ...;
 :mod:`organiser.domain.dialect`); ``organiser_status`` is organiser's own (reserved,
 to-be-registered, update-review, ...); ``datacite_state`` is what DataCite last said (draft,
-registered, findable). Text fields are never null (0.2 declares them strings): an absent
-value is ``""``.
+registered, findable); ``account`` is the DataCite account the record is sent through. Text
+fields are never null (0.2 declares them strings): an absent value is ``""``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class DoiSummary(BaseModel):
     )
     organiser_status: str = Field(
         description="organiser's own status: to-be-reserved, reserved, review, ..."
+    )
+    account: str = Field(
+        description="The DataCite account the record is sent through: datacite ([datacite]) "
+        "or the NAME of an [account NAME].",
     )
     update_date: datetime = Field(description="When the record last changed (UTC).")
     message: str = Field("", description="A warning, or why the last try failed; or empty.")
@@ -96,6 +100,7 @@ def summary(record: RecordSummary | Marked, message: str = "") -> DoiSummary:
         submitter=record.submitter or "",
         status=dialect.status_of(record.status),
         organiser_status=record.status,
+        account=record.account,
         update_date=_stamp(record.updated_at),
         message=message or record.last_error or "",
     )

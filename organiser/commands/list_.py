@@ -68,7 +68,8 @@ def list_(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List records with their DOI, identifier, status and last error.
+    """List records with their DOI, identifier, status and last error (and their DataCite
+    account when more than one is configured).
 
     Filters combine (a record must meet each one given); a repeated option matches any of
     its values. DATE is YYYY-MM-DD; --since and --until count whole days (UTC) of the
@@ -88,7 +89,8 @@ def list_(
     if filters.since and filters.until and filters.since > filters.until:
         raise UserError(f"--since {since}: after --until {until}")
     app.open_db()
-    render.records(read.each(filters, limit), as_json)
+    several = len(app.accounts.all) > 1  # one account: the line as it always was
+    render.records(read.each(filters, limit), as_json, accounts=several)
 
 
 def _day(option: str, text: str | None) -> date | None:

@@ -28,14 +28,15 @@ def record_row(r: RecordSummary) -> dict[str, Any]:
         else None,
         "node": r.node,
         "submitter": r.submitter,
+        "account": r.account,
         "updated_at": r.updated_at.isoformat(" ", "seconds") if r.updated_at else None,
     }
 
 
-def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
-    """Print records, one tab-separated line each (DOI, identifier, status, local id, and the
-    last error if any: the marking commands' order, plus the rest), or as one JSON array
-    (streamed)."""
+def records(rows: Iterable[RecordSummary], as_json: bool, accounts: bool = False) -> None:
+    """Print records, one tab-separated line each (DOI, identifier, status, local id, with
+    ``accounts`` the DataCite account, and the last error if any: the marking commands'
+    order, plus the rest), or as one JSON array (streamed; always with the account)."""
     if as_json:
         click.echo("[", nl=False)
         for n, r in enumerate(rows):
@@ -44,8 +45,9 @@ def records(rows: Iterable[RecordSummary], as_json: bool) -> None:
         click.echo("\n]")
         return
     for r in rows:
+        account = f"\t{r.account}" if accounts else ""
         error = f"\t{r.last_error}" if r.last_error else ""
-        click.echo(f"{r.doi}\t{r.identifier}\t{r.status}\t{r.id}{error}")
+        click.echo(f"{r.doi}\t{r.identifier}\t{r.status}\t{r.id}{account}{error}")
 
 
 def quiet() -> bool:
