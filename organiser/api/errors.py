@@ -43,15 +43,15 @@ def answer(
 
 
 def status_of(exc: OrganiserError) -> int:
-    """Give the HTTP status for an organiser error: the API's own, 503 for what is
-    unavailable (the database), 500 for a database that cannot be used, 400 for the user's
-    input (the CLI's exit 2)."""
+    """Give the HTTP status for an organiser error: the API's own, 503 for a database that
+    is unavailable or cannot be used (the service cannot answer, as ``/readyz`` says; the
+    request was not at fault), 400 for the user's input (the CLI's exit 2)."""
     if isinstance(exc, ApiError):
         return exc.status
     if isinstance(exc, Unavailable):
         return 503
     if isinstance(exc, DatabaseError):
-        return 500
+        return 503
     if isinstance(exc, UserError):  # 403 Forbidden, 404 RecordNotFound carry their own
         return int(getattr(exc, "http_status", 400))
     return 500

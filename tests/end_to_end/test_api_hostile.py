@@ -215,7 +215,7 @@ def test_database_errors_name_no_path(client: Client) -> None:
         if token is None:
             assert answer.status_code == 401  # nothing asked of the database
             continue
-        assert lines(answer, 500) == ["the database cannot be used (the server's log says why)"]
+        assert lines(answer, 503) == ["the database cannot be used (the server's log says why)"]
         assert str(client.db) not in answer.text and "sqlite" not in answer.text
 
 

@@ -160,6 +160,10 @@ def test_probes_answer_without_a_token_and_readyz_follows_the_database(
         assert body["checks"]["database"].startswith("[database] url: cannot use sqlite:///")
         assert body["checks"]["database"].endswith("unable to open database file")
         assert server.get("/healthz").status_code == 200  # the process still answers
+        for path in ("/metrics", "/PDS_APIs/pds_doi_api/0.2/dois"):  # the token is unreadable
+            answer = server.get(path, token)
+            assert answer.status_code == 503, (path, answer.status_code, answer.text)
+            assert "the database cannot be used (the server's log says why)" in answer.text
     back = server.get("/readyz")
     assert (back.status_code, back.json()["status"]) == (200, "ready")
     assert token not in server.stop()
