@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
+from email.headerregistry import Address
 from typing import Any
 
 import structlog
 from peewee import fn
 
-from organiser.actions.access import Actor, Role, require
+from organiser.actions.access import Actor, Forbidden, Role, require
 from organiser.app import App
 from organiser.domain.states import IN_REVIEW, State
 from organiser.errors import UserError
@@ -226,16 +229,46 @@ class NoMail(UserError):
     """Mail cannot be sent: ``[email] smtp_host`` is not set, or nobody would get it."""
 
 
-def recipients(app: App, report: Report) -> list[str]:
-    """Give who :func:`send` mails ``report`` to: the alert recipients (the whole report),
-    then each submitter of its records who is an email address (their own records)."""
-    return [address for to, _ in _mails(app, report) for address in to]
+class BadAddress(UserError):
+    """The address of who asks for the report (``submitter``) is no email address."""
 
 
-def _mails(app: App, report: Report) -> list[tuple[list[str], Report]]:
-    """Give each mail of ``report``: the whole to ``[email] recipients``, and to each
-    submitter not among them the part about their own records."""
+def asker_address(actor: Actor, text: str) -> str:
+    """Give the address ``text`` (stripped) of who asks for the report, to add to its
+    recipients: one plain email address (``local@domain``, no name, no list, no spaces; an
+    ASCII local part, as the standard library's parser takes it).
+    Raises :class:`BadAddress` naming ``submitter`` for anything else, and
+    :class:`~organiser.actions.access.Forbidden` when a submitter token names another
+    address than its own (an operator may name anyone)."""
+    value = text.strip()
+    try:
+        parsed: Address | None = Address(addr_spec=value)
+    except (ValueError, IndexError, MessageError):  # what the parser raises on a bad one
+        parsed = None
+    plain = re.fullmatch(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+", value) is not None
+    if parsed is None or parsed.addr_spec != value or not plain:
+        raise BadAddress(f"submitter {text!r}: not an email address")
+    if actor.role is Role.SUBMITTER and actor.email and value.lower() != actor.email.lower():
+        raise Forbidden(
+            f"submitter {value!r}: {actor.label} may add only its own address "
+            f"({actor.email}) to the report's recipients"
+        )
+    return value
+
+
+def recipients(app: App, report: Report, asker: str | None = None) -> list[str]:
+    """Give who :func:`send` mails ``report`` to: the alert recipients and ``asker`` (the
+    whole report), then each submitter of its records who is an email address (their own
+    records)."""
+    return [address for to, _ in _mails(app, report, asker) for address in to]
+
+
+def _mails(app: App, report: Report, asker: str | None = None) -> list[tuple[list[str], Report]]:
+    """Give each mail of ``report``: the whole to ``[email] recipients`` and ``asker``, and
+    to each submitter not among them the part about their own records."""
     operators = list(app.config["email"]["recipients"])
+    if asker and asker.lower() not in {a.lower() for a in operators}:
+        operators.append(asker)
     known = {a.lower() for a in operators}
     mails: list[tuple[list[str], Report]] = [(operators, report)] if operators else []
     for submitter in report.submitters():
@@ -244,23 +277,30 @@ def _mails(app: App, report: Report) -> list[tuple[list[str], Report]]:
     return mails
 
 
-def send(app: App, actor: Actor, report: Report, attachment: bool) -> str | None:
+def send(
+    app: App, actor: Actor, report: Report, attachment: bool, asker: str | None = None
+) -> str | None:
     """Mail ``report`` (submitters and operators only: a reader may read it, not mail it):
-    the whole of it to ``[email] recipients`` in one message, and to each
-    submitter of its records who is an email address the part about their own records
-    (a submitter among the recipients gets the whole only). With ``attachment`` each mail
-    carries its records as ``pending-release.csv``.
+    the whole of it to ``[email] recipients`` and ``asker`` (who asks for it, the 0.2 API's
+    ``submitter``) in one message, and to each submitter of its records who is an email
+    address the part about their own records (a submitter among those gets the whole only).
+    Nobody else is mailed. With ``attachment`` each mail carries its records as
+    ``pending-release.csv``.
 
     Give a one-line warning when some mail could not be sent or some recipient was
     refused (the others still get theirs), None when every mail went out. Raises
-    :class:`~organiser.actions.access.Forbidden` for a reader, :class:`NoMail` when no mail
-    server is configured or there is nobody to mail.
+    :class:`~organiser.actions.access.Forbidden` for a reader (or as
+    :func:`asker_address` does), :class:`BadAddress` for an ``asker`` that is no email
+    address, :class:`NoMail` when no mail server is configured or there is nobody to mail;
+    nothing is sent then.
     """
     require(actor, Role.SUBMITTER)
+    if asker is not None:
+        asker = asker_address(actor, asker)
     mailer = app.mailer()
     if mailer is None:
         raise NoMail("[email] smtp_host is not set: the report cannot be mailed")
-    mails = _mails(app, report)
+    mails = _mails(app, report, asker)
     if not mails:
         raise NoMail("nobody to mail the report to: [email] recipients is empty")
     problems: list[str] = []

@@ -31,7 +31,9 @@ MAILED = "X-Email"
     "whose last try failed (why: `message`), oldest change first per node and submitter. "
     "`submitter` names who asks (0.2 requires it). With `email=true` (submitter and "
     "operator tokens) the report is mailed, as `organiser report --email` does, to `[email] "
-    "recipients` and to the submitters of the pending records; `attachment=true` adds the "
+    "recipients` plus `submitter` (an email address, else 400; a submitter token's own "
+    "only, else 403), and to the submitters of the pending records (their own part); "
+    "nobody else. `attachment=true` adds the "
     f"records as CSV; the `{MAILED}` header says `sent`, or why not everyone got it. No "
     "token is needed without `email=true` when `[api] public_reads = true`.",
 )
@@ -54,7 +56,7 @@ def get_check(
         report = reports.pending(None, app.clock())
         answer = [schemas.detail(read.show(pending.doi)) for pending in report.records]
     if email:
-        warning = reports.send(app, caller.actor, report, attachment)
+        warning = reports.send(app, caller.actor, report, attachment, asker=submitter)
         log.info("api check mailed", token=caller.name, asked_by=submitter, warning=warning)
         response.headers[MAILED] = "sent" if warning is None else warning
     return answer
