@@ -62,7 +62,8 @@ COMMANDS = {
     ),
     "list": Lazy(
         "organiser.commands.list_:list_",
-        "List records with their DOI, identifier, status and last error.",
+        "List records with their DOI, identifier, status and last error (and their DataCite "
+        "account when more than one is configured).",
     ),
     "register": Lazy(
         "organiser.commands.register:register",

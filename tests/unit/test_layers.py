@@ -14,6 +14,7 @@ ROOT = Path(organiser.__file__).parent
 LAYERS = {
     "commands": 7,
     "api": 6,
+    "web": 6,
     "actions": 5,
     "app": 4,
     "engine": 3,
@@ -31,6 +32,7 @@ LAYERS = {
     "lock": 0,
     "logs": 0,
     "redact": 0,
+    "shipped": 0,
 }
 #: Not part of the layering: the entry point and the DataCite stand-in for tests.
 OUTSIDE = {"__main__", "__init__", "standin"}
