@@ -2,13 +2,15 @@
 from elsewhere): sign-in, dashboard counts, search, a record's history, a landing-page change
 reviewed, approved and sent, a rejection mailed, a reserve upload refused beside its field.
 Every page is checked with axe-core (WCAG 2.1 A and AA), no request leaves 127.0.0.1, and
-each page is photographed at 1,400 and 360 px wide into docs/screenshots/."""
+each page is photographed at 1,400 and 360 px wide into tests/.screenshots/ (or the folder
+``ORGANISER_TEST_SCREENSHOTS`` names: ``docs/screenshots`` refreshes the README's pictures)."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("ORGANISER_TEST_SCREENSHOTS") or REPO / "tests" / ".screenshots")
 NEW_URL = "https://pds.nasa.gov/ds-view/pds/viewBundle.jsp?identifier=moved_elsewhere"
 
 if CHROMIUM is None or CHROMEDRIVER is None:
@@ -105,14 +107,16 @@ class Browser:
         assert self.path == "/ui/signin"
 
     def shoot(self, name: str) -> None:
-        """Photograph the whole page at 1,400 and 360 px wide (docs/screenshots/)."""
+        """Photograph the whole page at 1,400 and 360 px wide (into SCREENSHOTS)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for width in (1400, 360):
             self.driver.set_window_size(width, 1000)
             shot = self.driver.execute_cdp_cmd(
                 "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
             )
-            (SCREENSHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
+            png = base64.b64decode(shot["data"])
+            assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000, name
+            (SCREENSHOTS / f"{name}-{width}.png").write_bytes(png)
             # nothing wider than the window: the page never scrolls sideways
             wide = self.driver.execute_script(
                 "return document.documentElement.scrollWidth > window.innerWidth"
