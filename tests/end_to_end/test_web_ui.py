@@ -263,6 +263,10 @@ def test_search_csv_delete_and_retry(env: Env, start_api: Callable[[], Api]) -> 
         (records[1].doi, "reserved", ALICE)
     ]
 
+    # the record page names the DataCite account the record is sent through
+    page = olive.get(f"{base}/ui/records/{records[1].id}")
+    assert '<dd id="account">datacite</dd>' in page.text
+
     # delete: the confirmation says what DataCite will do with a draft
     confirm = olive.get(f"{base}/ui/records/{records[0].id}/delete")
     assert "DataCite deletes the draft DOI" in confirm.text
