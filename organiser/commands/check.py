@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import IO
 
 import click
 
+from organiser import logs
 from organiser.actions import check as check_action
 from organiser.app import App
 from organiser.commands.cli import cli
+from organiser.commands.progress import TerminalBar
 from organiser.errors import EXIT_FAILED, EXIT_OK
 
 
@@ -45,28 +47,43 @@ def check(ctx: click.Context, limit: int | None, repair: bool, as_json: bool) ->
     """
     app: App = ctx.obj
     quiet = ctx.meta.get("quiet", False)
-    bar: Any = None
-
-    def progress(done: int, total: int | None) -> None:
-        nonlocal bar
-        if quiet or as_json or not sys.stdout.isatty() or not total:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="check   ", show_pos=True)
-            bar.__enter__()
-        bar.length = max(bar.length, total)  # the next account's listing makes it longer
-        bar.update(done - bar.pos)
-
+    bar = _CheckBar(not (quiet or as_json) and sys.stdout.isatty())
     actor = "organiser check" + (" --repair" if repair else "")
     try:
-        result = check_action.check(app, actor, limit, repair, progress)
+        result = check_action.check(app, actor, limit, repair, bar.progress)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        bar.close()
     for drift in result.drifts:
         click.echo(json.dumps(asdict(drift), ensure_ascii=False) if as_json else drift.line())
-    if not quiet or result.drifts:
-        click.echo(result.summary(), err=as_json)
+    if as_json and (not quiet or result.drifts):  # stdout is the JSON lines
+        logs.say(result.summary(), "info")
+    elif not quiet or result.drifts:
+        click.echo(result.summary())
     if result.alert_warning:
-        click.echo(f"warning: {result.alert_warning}", err=True)
+        logs.say(f"warning: {result.alert_warning}", "warning")
     ctx.exit(EXIT_FAILED if result.drifts else EXIT_OK)
+
+
+class _CheckBar:
+    """The check's progress bar on the terminal (when ``wanted``), shown from the first
+    page of the listing; log lines are written above it (:class:`TerminalBar`)."""
+
+    def __init__(self, wanted: bool, file: IO[str] | None = None) -> None:
+        self.wanted, self.file = wanted, file
+        self.bar: TerminalBar | None = None
+
+    def progress(self, done: int, total: int | None) -> None:
+        """Show ``done`` of ``total`` DOIs compared (the next account's listing makes
+        ``total`` larger)."""
+        if not self.wanted or not total:
+            return
+        if self.bar is None:
+            self.bar = TerminalBar(total, "check", self.file)
+        self.bar.lengthen(total)
+        self.bar.advance(done - self.bar.pos)
+
+    def close(self) -> None:
+        """End the bar, if one was shown."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import IO
 
 import click
 
+from organiser import logs
 from organiser.actions import imports
 from organiser.app import App
 from organiser.commands.cli import cli
+from organiser.commands.progress import TerminalBar
 from organiser.commands.signals import stopping_on_signals
 from organiser.domain.states import DATACITE_STATES
 from organiser.engine.stop import StopFlag
@@ -110,46 +112,50 @@ def import_(
             result = imports.import_account(app, request, stop, printer)
     finally:
         printer.close()
-    if not quiet:
-        click.echo(result.summary(dry_run), err=as_json)
+    if not quiet:  # with --json, stdout is the JSON lines: the summary goes to stderr
+        if as_json:
+            logs.say(result.summary(dry_run), "info")
+        else:
+            click.echo(result.summary(dry_run))
     if result.interrupted:
-        click.echo(
+        logs.say(
             f"interrupted by {result.interrupted}: the pages imported so far are written; "
             "run it again to finish",
-            err=True,
+            "warning",
         )
         ctx.exit(signal_exit_code(result.interrupted))
     if result.outage:
-        click.echo(
+        logs.say(
             f"error: import stopped, the pages imported so far are written; run it again to "
-            f"finish: {result.outage}",
-            err=True,
+            f"finish: {result.outage}"
         )
         ctx.exit(EXIT_UNAVAILABLE)
 
 
 class _Printer(imports.Observer):
-    """Per-DOI output and, on a terminal, a progress bar."""
+    """Per-DOI output and, on a terminal, a progress bar (``file``: stdout unless given)
+    with the output and log lines written above it."""
 
-    def __init__(self, as_json: bool, dry_run: bool, bar: bool) -> None:
-        self.as_json, self.dry_run, self.want_bar = as_json, dry_run, bar
-        self._bar: Any = None
+    def __init__(self, as_json: bool, dry_run: bool, bar: bool, file: IO[str] | None = None):
+        self.as_json, self.dry_run, self.want_bar, self.file = as_json, dry_run, bar, file
+        self._bar: TerminalBar | None = None
 
     def started(self, total: int | None) -> None:
         if self._bar is not None and total:  # the next account's listing: a longer bar
-            self._bar.length += total
+            self._bar.lengthen(self._bar.length + total)
         elif self.want_bar and total:
-            self._bar = click.progressbar(length=total, label="import  ", show_pos=True)
-            self._bar.__enter__()
+            self._bar = TerminalBar(total, "import", self.file)
 
     def page_done(self, outcomes: list[Outcome]) -> None:
         lines = [line for line in map(self._line, outcomes) if line is not None]
         if lines:
+            text = "\n".join(lines)
             if self._bar is not None:
-                click.echo("\r\x1b[K", nl=False)  # the bar's line gives way to the output
-            click.echo("\n".join(lines))
+                self._bar.above(text + "\n")
+            else:
+                click.echo(text, file=self.file)
         if self._bar is not None:
-            self._bar.update(len(outcomes))
+            self._bar.advance(len(outcomes))
 
     def _line(self, o: Outcome) -> str | None:
         if self.as_json:
@@ -172,6 +178,7 @@ class _Printer(imports.Observer):
         return None
 
     def close(self) -> None:
+        """End the bar, if one was shown."""
         if self._bar is not None:
-            self._bar.__exit__(None, None, None)
+            self._bar.close()
             self._bar = None

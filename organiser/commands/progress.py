@@ -55,15 +55,11 @@ class _AboveTheBar:
     """The stream of a log handler while a bar is shown on the same terminal: each log line
     first clears the bar's line, and the bar is drawn again below it."""
 
-    def __init__(self, stream: IO[str], bar: Any, lock: threading.Lock) -> None:
-        self.stream, self.bar, self.lock = stream, bar, lock
+    def __init__(self, stream: IO[str], bar: TerminalBar) -> None:
+        self.stream, self.bar = stream, bar
 
     def write(self, text: str) -> int:
-        with self.lock:
-            self.stream.write(CLEAR_LINE + text)
-            self.stream.flush()
-            self.bar.file.write("\r" + self.bar.format_progress_line())
-            self.bar.file.flush()
+        self.bar.above(text, self.stream)
         return len(text)
 
     def flush(self) -> None:
@@ -83,36 +79,83 @@ def _terminal_handlers() -> list[logging.StreamHandler]:
     return found
 
 
+class TerminalBar:
+    """A progress bar on the terminal (``file``: stdout unless given), shown from its
+    making until :meth:`close`. Meanwhile log lines to the terminal, and the command's own
+    lines given to :meth:`above`, are written above it, not over it. Safe to use from
+    several threads."""
+
+    def __init__(self, length: int, label: str, file: IO[str] | None = None) -> None:
+        self._bar: Any = click.progressbar(
+            length=length, label=f"{label:<8}", show_pos=True, file=file
+        )
+        self._bar.__enter__()
+        isatty = getattr(self._bar.file, "isatty", None)
+        self._drawn = bool(isatty is not None and isatty())  # else click prints its label once
+        self._lock = threading.RLock()
+        self._streams: list[tuple[logging.StreamHandler, IO[str]]] = []
+        for handler in _terminal_handlers():
+            self._streams.append((handler, handler.stream))
+            handler.setStream(_AboveTheBar(handler.stream, self))
+
+    @property
+    def pos(self) -> int:
+        """Give how many steps are done."""
+        return int(self._bar.pos)
+
+    @property
+    def length(self) -> int:
+        """Give how many steps the bar has."""
+        return int(self._bar.length)
+
+    def lengthen(self, length: int) -> None:
+        """Make the bar ``length`` steps long (e.g. the next account's listing), never
+        shorter than it is."""
+        with self._lock:
+            self._bar.length = max(self._bar.length, length)
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the bar ``steps`` on and draw it again."""
+        with self._lock:
+            self._bar.update(steps)
+
+    def above(self, text: str, stream: IO[str] | None = None) -> None:
+        """Write ``text`` (its own line ends) to ``stream`` (default: the bar's own file)
+        above the bar: the bar's line is cleared first and the bar drawn again below."""
+        with self._lock:
+            out = self._bar.file if stream is None else stream
+            out.write(CLEAR_LINE + text)
+            out.flush()
+            if self._drawn:
+                self._bar.file.write("\r" + self._bar.format_progress_line())
+                self._bar.file.flush()
+
+    def close(self) -> None:
+        """End the bar (its line stays) and give the log handlers their stream back."""
+        with self._lock:
+            self._bar.__exit__(None, None, None)
+        for handler, stream in self._streams:
+            handler.setStream(stream)
+        self._streams.clear()
+
+
 class ProgressBar(Observer):
     """A progress bar per pass on the terminal (``file``: stdout unless given). While a bar
     is shown, log lines to the terminal are written above it, not over it."""
 
     def __init__(self, file: IO[str] | None = None) -> None:
-        self._bar: Any = None
+        self._bar: TerminalBar | None = None
         self._file = file
-        self._lock = threading.Lock()
-        self._streams: list[tuple[logging.StreamHandler, IO[str]]] = []
 
     def pass_started(self, name: str, due: int) -> None:
         if due:
-            self._bar = click.progressbar(
-                length=due, label=f"{name:<8}", show_pos=True, file=self._file
-            )
-            self._bar.__enter__()
-            for handler in _terminal_handlers():
-                self._streams.append((handler, handler.stream))
-                handler.setStream(_AboveTheBar(handler.stream, self._bar, self._lock))
+            self._bar = TerminalBar(due, name, self._file)
 
     def record_handled(self, name: str, record: Record, outcome: str) -> None:
         if self._bar is not None:
-            with self._lock:
-                self._bar.update(1)
+            self._bar.advance(1)
 
     def pass_finished(self, name: str) -> None:
         if self._bar is not None:
-            with self._lock:
-                self._bar.__exit__(None, None, None)
-                self._bar = None
-            for handler, stream in self._streams:
-                handler.setStream(stream)
-            self._streams.clear()
+            self._bar.close()
+            self._bar = None
