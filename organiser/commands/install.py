@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 import organiser
+from organiser import logs
 from organiser.commands.cli import cli
 from organiser.errors import UserError
 from organiser.shipped import KINDS, SHARE, Kind
@@ -186,7 +187,7 @@ def install(
     if bin_dir is None and kind in RUNS_ORGANISER:
         bin_dir = this_bin()
         if bin_dir is None:
-            click.echo(f"organiser not found on PATH: the files run {SHIPPED_BIN}", err=True)
+            logs.say(f"organiser not found on PATH: the files run {SHIPPED_BIN}", "warning")
     shipped = files(chosen, names, prefix or Path(chosen.target), bin_dir)
     if prefix is None or show:
         for n, item in enumerate(shipped):
@@ -200,4 +201,4 @@ def install(
     for item in shipped:
         click.echo(f"{write(item)} {item.target}")
     if kind == "systemd":
-        click.echo("then: systemctl daemon-reload", err=True)
+        logs.say("then: systemctl daemon-reload", "info")

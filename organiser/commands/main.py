@@ -8,7 +8,7 @@ import sys
 import click
 
 from organiser import logs
-from organiser.commands.cli import COMMANDS, cli
+from organiser.commands.cli import COMMANDS, Failed, cli
 from organiser.errors import EXIT_FAILED, EXIT_OK
 
 #: The subcommands by name: where each is defined and its help line. Nothing needs importing
@@ -28,8 +28,11 @@ def main() -> None:
         where = exc.ctx.command_path if exc.ctx is not None else "organiser"
         logs.say(f"Error: {exc.format_message()} (see '{where} --help')")
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except Failed as exc:  # one line per problem, through logs.say
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # click's own (e.g. a file it could not open)
+        logs.say(f"Error: {exc.format_message()}")
         sys.exit(exc.exit_code)
     except click.Abort:
         logs.say("Aborted!")

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from organiser import logs
 from organiser.actions import report as pending_report
 from organiser.actions.access import Actor
 from organiser.app import App
@@ -47,6 +48,10 @@ def report(
     to = pending_report.recipients(app, found)
     warning = pending_report.send(app, Actor.operator(), found, attachment)
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        logs.say(f"warning: {warning}", "warning")
         ctx.exit(EXIT_FAILED)
-    click.echo(f"report mailed to {', '.join(to)}", err=as_json)
+    message = f"report mailed to {', '.join(to)}"
+    if as_json:  # stdout is the JSON object
+        logs.say(message, "info")
+    else:
+        click.echo(message)

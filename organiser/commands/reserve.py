@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from organiser import logs
 from organiser.actions import marking
 from organiser.actions.access import Actor
 from organiser.app import App
@@ -46,7 +47,7 @@ def reserve(
     """
     done = marking.reserve(app, Actor.operator(submitter), sources, node, submitter, force, dry_run)
     for warning in done.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        logs.say(f"warning: {warning}", "warning")
     if render.quiet():
         return
     if dry_run:

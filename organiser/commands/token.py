@@ -6,6 +6,7 @@ import json
 
 import click
 
+from organiser import logs
 from organiser.actions import tokens
 from organiser.app import App
 from organiser.commands.cli import cli
@@ -42,10 +43,10 @@ def token_add(app: App, name: str, role: str, email: str | None) -> None:
     app.open_db()
     secret = tokens.add(name, role, email, app.clock())
     click.echo(secret)
-    click.echo(
+    logs.say(
         f"token {name!r} ({role}) made; it is shown only now: give it to its user "
         "as 'Authorization: Bearer TOKEN'",
-        err=True,
+        "info",
     )
 
 

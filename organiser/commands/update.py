@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from organiser import logs
 from organiser.actions import marking
 from organiser.actions.access import Actor
 from organiser.app import App
@@ -27,13 +28,13 @@ def update(app: App, first: str, second: str | None, node: str | None) -> None:
     done = marking.update(app, Actor.operator(), ref, source, node)
     render.marked([done])
     if done.previous is State.UPDATE_REVIEW:
-        click.echo(
+        logs.say(
             f"warning: {done.doi}: this update replaces the change that was waiting for review",
-            err=True,
+            "warning",
         )
     if done.previous is State.REVIEW and done.status != State.REVIEW:
-        click.echo(
+        logs.say(
             f"warning: {done.doi} left review: new metadata needs a new review; submit it "
             "again once the update pass (-u) has sent it",
-            err=True,
+            "warning",
         )
