@@ -3,6 +3,7 @@ database (1,000,000 records by default), on SQLite or PostgreSQL.
 
     .venv/bin/python scripts/bench_queries.py fill URL [--records N]
     .venv/bin/python scripts/bench_queries.py run URL [--repeat N] [--explain]
+    .venv/bin/python scripts/bench_queries.py writes URL [--records N]   (empties URL)
 
 ``fill`` writes N realistic records (PDS LIDVIDs, titles, nodes, submitters, statuses and
 dates; no history rows: no read here touches them) in bulk, once: a database that already
@@ -31,8 +32,8 @@ from organiser.actions import records as read
 from organiser.actions import status as status_action
 from organiser.actions.records import RecordFilter
 from organiser.storage import counts, runs
-from organiser.storage.database import open_database
-from organiser.storage.models import Record
+from organiser.storage.database import MIGRATIONS, open_database
+from organiser.storage.models import MODELS, Record
 
 PAGE = 51  # the API's default page of 50, and one more to know there is a next page
 START = datetime(2020, 1, 1)
@@ -272,9 +273,39 @@ def _explain(db: Any) -> None:
         db.execute_sql = original
 
 
+def writes(url: str, count: int) -> None:
+    """Print what the v9 triggers and indexes cost writers: ``count`` records inserted
+    (10,000 a transaction) and as many status changes (one statement a record, 1,000 a
+    transaction), into an emptied database at schema v8 and at v9. Empties ``url``."""
+    print(f"{'schema':8} {'insert/s':>10} {'status changes/s':>17}")
+    for version in (len(MIGRATIONS) - 1, len(MIGRATIONS)):
+        db = open_database(url)
+        db.drop_tables(list(MODELS))
+        for table in ("status_count", "record_search"):
+            db.execute_sql(f"DROP TABLE IF EXISTS {table}")
+        db.close()
+        db = open_database(url, MIGRATIONS[:version])
+        marks = ", ".join([db.param] * len(COLUMNS))
+        sql = f"INSERT INTO record ({', '.join(COLUMNS)}) VALUES ({marks})"
+        batch = list(rows(count))
+        started = time.perf_counter()
+        for first in range(0, count, 10_000):
+            _insert(db, sql, batch[first : first + 10_000])
+        inserted = time.perf_counter() - started
+        started = time.perf_counter()
+        for first in range(1, count + 1, 1000):
+            with db.atomic():
+                for record_id in range(first, min(first + 1000, count + 1)):
+                    status = "reserved" if record_id % 2 else "registered"
+                    Record.update(status=status).where(Record.id == record_id).execute()
+        changed = time.perf_counter() - started
+        print(f"v{version:<7} {count / inserted:10.0f} {count / changed:17.0f}")
+        db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("fill", "run"))
+    parser.add_argument("command", choices=("fill", "run", "writes"))
     parser.add_argument("url")
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
@@ -282,6 +313,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "fill":
         fill(args.url, args.records)
+    elif args.command == "writes":
+        writes(args.url, args.records)
     else:
         measure(args.url, args.repeat, args.explain)
 

@@ -59,7 +59,7 @@ _SQLITE = (
 _SQLITE_SEARCH = (
     f"DROP TABLE IF EXISTS {SEARCH_TABLE}",
     f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(identifier, title, content='record', "
-    "content_rowid='id', tokenize='trigram')",
+    "content_rowid='id', tokenize='trigram', columnsize=0)",
     f"INSERT INTO {SEARCH_TABLE} ({SEARCH_TABLE}) VALUES ('rebuild')",
     f"CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_insert AFTER INSERT ON record BEGIN "
     f"INSERT INTO {SEARCH_TABLE} (rowid, identifier, title) "
