@@ -107,7 +107,8 @@ def prefixed(text: str, level: str) -> str:
 def say(message: str, level: str = "error", stream: IO[Any] | None = None) -> None:
     """Write one of the command's own lines (``error: …``, ``warning: …``) to stderr (or
     ``stream``), with its priority prefix when that is the journal (one format per
-    stream); ``level`` is ``error``, ``warning`` or ``info``."""
+    stream); ``level`` is ``error``, ``warning`` or ``info``. Every line a command writes to
+    stderr itself goes through here (tests/unit/test_one_stderr_writer.py checks)."""
     if journal_stream(os.environ, sys.stderr if stream is None else stream):
         message = prefixed(message, level)
     click.echo(message, file=stream, err=stream is None)

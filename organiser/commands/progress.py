@@ -1,5 +1,6 @@
 """How a run shows itself on the command line: its summary and exit code, and a progress bar
-per pass on a terminal."""
+per pass on a terminal (:class:`TerminalBar`, also import's and check's bar, keeps log lines
+above it)."""
 
 from __future__ import annotations
 
