@@ -136,7 +136,9 @@ class _Printer(imports.Observer):
     """Per-DOI output and, on a terminal, a progress bar (``file``: stdout unless given)
     with the output and log lines written above it."""
 
-    def __init__(self, as_json: bool, dry_run: bool, bar: bool, file: IO[str] | None = None):
+    def __init__(
+        self, as_json: bool, dry_run: bool, bar: bool, file: IO[str] | None = None
+    ) -> None:
         self.as_json, self.dry_run, self.want_bar, self.file = as_json, dry_run, bar, file
         self._bar: TerminalBar | None = None
 
