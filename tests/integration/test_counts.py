@@ -4,6 +4,7 @@ through the store's own functions, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -103,3 +104,25 @@ def test_an_upgrade_counts_the_records_already_there(db: str) -> None:
         assert counts.status_counts() == {"to-be-reserved": 5}
     _new(5, 1, NOW)
     assert counts.status_counts() == {"to-be-reserved": 6}
+
+
+def test_counts_stay_right_under_concurrent_writers(db: str) -> None:
+    """Four threads mark records at once (on PostgreSQL each in its own transactions, as a
+    pass's workers do): no change is lost and none waits on another's counter."""
+    records = _new(0, 80, NOW)
+
+    def work(mine: list[Record]) -> None:
+        for record in mine:
+            store.mark(record, Action.RESERVED, "run", NOW)
+            if record.id % 3 == 0:
+                store.mark(store.find(record.doi), Action.MARK_REGISTER, "op", NOW)
+        database_proxy.close()  # peewee gave this thread a connection of its own
+
+    threads = [threading.Thread(target=work, args=(records[n::4],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counts.status_counts() == _grouped()
+    assert sum(counts.status_counts().values()) == 80
+    assert counts.status_counts()["to-be-registered"] == len([r for r in records if r.id % 3 == 0])

@@ -181,6 +181,7 @@ INDEXED = [
     ),
     (RecordFilter(dois=("10.5072/q-0-1",)), {"record_doi"}),
     (RecordFilter(since=date(2026, 11, 1), until=date(2026, 11, 2)), {"record_updated_at"}),
+    (RecordFilter(accounts=("sbn",)), {"record_account"}),
 ]
 
 
