@@ -276,7 +276,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "format": Key(
             P.choice("auto", "console", "json"),
             "auto",
-            "auto: readable text; on the journal (JOURNAL_STREAM names stderr) each line starts with its priority <N>. json: JSON lines.",
+            "auto: readable text; on the journal (JOURNAL_STREAM names stderr) each line "
+            "starts with its priority <N>. json: JSON lines.",
         ),
         "file": Key(P.path, "", "Also append JSON log lines to this file (tracebacks go here)."),
     },
