@@ -18,6 +18,8 @@ from organiser.storage.models import Record
 REVIEW_PAGE = 50
 #: Records of the review queue whose diff asks DataCite (the others: the local copy).
 ASKED = 10
+#: The largest record id a database holds (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def review_queue(
 def doi_of(record_id: int) -> str:
     """Give the DOI of the record with id ``record_id`` (what the UI's links carry). Raises
     ``RecordNotFound``."""
-    found = Record.get_or_none(Record.id == record_id)
+    # an id the database cannot hold (SQLite and PostgreSQL: 64 bits) names no record
+    found = Record.get_or_none(Record.id == record_id) if 0 < record_id <= MAX_ID else None
     if found is None:
         raise store.RecordNotFound(f"record {record_id}: no such record")
     return str(found.doi)

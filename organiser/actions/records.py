@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MINYEAR, UTC, date, datetime, time, timedelta
 from typing import Any
 
 from organiser.actions.views import HistoryEntry, RecordSummary, summary
@@ -79,8 +79,14 @@ class RecordFilter:
 
 
 def _utc(moment: datetime) -> datetime:
-    """Give ``moment`` as the database stores times: naive UTC (naive is taken as UTC)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    """Give ``moment`` as the database stores times: naive UTC (naive is taken as UTC). A
+    moment whose UTC time falls outside the years 1 to 9999 is the first or last instant."""
+    if not moment.tzinfo:
+        return moment
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00
+        return datetime.min if moment.year == MINYEAR else datetime.max
 
 
 def _start(since: date | datetime | None) -> datetime | None:
@@ -92,12 +98,16 @@ def _start(since: date | datetime | None) -> datetime | None:
 
 def _end(until: date | datetime | None) -> datetime | None:
     """Give the first instant after ``until`` (the condition is ``updated_at <`` it): the
-    next midnight for a day, the next microsecond (what the database keeps) for an instant."""
+    next midnight for a day, the next microsecond (what the database keeps) for an instant;
+    None (no end) when that is after the last instant a date-time can hold."""
     if until is None:
         return None
-    if isinstance(until, datetime):
-        return _utc(until) + timedelta(microseconds=1)
-    return datetime.combine(until + timedelta(days=1), time())
+    try:
+        if isinstance(until, datetime):
+            return _utc(until) + timedelta(microseconds=1)
+        return datetime.combine(until + timedelta(days=1), time())
+    except OverflowError:  # until 9999-12-31: every record changed before its end
+        return None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,18 @@ templates.env.filters.update(age=citation.age, when=citation.when, pretty=citati
 templates.env.globals.update(citation=citation.citation)
 
 
+#: Every page's headers: never cached; no script, plugin or frame of any origin, no framing
+#: by another site, forms only to the UI itself; the type as sent.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 class SignInNeeded(OrganiserError):
     """No live session: the browser is sent to sign in, then back to ``back``."""
 
@@ -108,7 +120,7 @@ def page(
     context = {"signed": signed, "prefix": PREFIX, "csrf": signed.session.csrf if signed else ""}
     context.update(values)
     response = templates.TemplateResponse(request, template, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(HEADERS)
     return response
 
 

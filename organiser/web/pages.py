@@ -44,6 +44,10 @@ CSV_COLUMNS = (
 )
 
 
+#: What a spreadsheet takes a cell that starts with as a formula (OWASP's list).
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
 class SearchError(UserError):
     """A search field cannot be used; the message names it."""
 
@@ -151,6 +155,17 @@ def records(request: Request, cursor: Annotated[str | None, Query()] = None) -> 
     )
 
 
+def cell(value: object) -> object:
+    """Give ``value`` as a cell of the CSV export: empty for None; text that a spreadsheet
+    would take as a formula (it starts with = + - @, a tab or a carriage return) behind a
+    ``'``, so that it is shown, never run (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in FORMULA:
+        return "'" + value
+    return value
+
+
 def _quote(value: str) -> str:
     from urllib.parse import quote
 
@@ -175,8 +190,7 @@ def export(request: Request) -> Response:
         batch = first
         while True:
             for record in batch:
-                values = (getattr(record, column) for column in CSV_COLUMNS)
-                writer.writerow(["" if value is None else value for value in values])
+                writer.writerow([cell(getattr(record, column)) for column in CSV_COLUMNS])
             yield out.getvalue()
             out.seek(0)
             out.truncate()
@@ -197,7 +211,9 @@ def record(request: Request, ref: str) -> Response:
     app = app_of(request)
     with db(request):
         signed = signed_in(request)
-        shown = record_page(app, doi_of(int(ref)) if ref.isascii() and ref.isdigit() else ref)
+        shown = record_page(
+            app, doi_of(int(ref)) if ref.isascii() and ref.isdigit() and len(ref) <= 19 else ref
+        )
     return page(request, "record.html", signed, shown=shown, title=shown.view.record.doi)
 
 
