@@ -102,9 +102,9 @@ def signin_post(
 @router.post("/signout")
 def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     with db(request):
-        signed_in(request, csrf, posted=True)
+        signed = signed_in(request, csrf, posted=True)
     response = see(f"{PREFIX}/signin")
-    sessions(request).end(response, secure(request))
+    sessions(request).end(response, secure(request), signed.session)
     return response
 
 

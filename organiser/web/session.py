@@ -4,8 +4,9 @@ when the server starts and lives in the application's state, so a restart ends e
 
 The cookie is HttpOnly, SameSite=Strict, Secure when the UI is served over HTTPS, and
 expires (:data:`LIFETIME`); a session whose token was revoked meanwhile ends too
-(:func:`organiser.actions.signin.live`). Every POST carries the session's CSRF token in a
-hidden field, compared in constant time (:meth:`Sessions.csrf_ok`).
+(:func:`organiser.actions.signin.live`), and so does a signed-out one, even when a copy of
+its cookie comes again. Every POST carries the session's CSRF token in a hidden field,
+compared in constant time (:meth:`Sessions.csrf_ok`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class Sessions:
         self._signer = URLSafeTimedSerializer(
             key or secrets.token_bytes(32), salt="organiser-ui", signer=Signer
         )
+        self._clock = clock
+        #: sessions signed out (by CSRF token) and when their cookie would expire: a cookie
+        #: kept from before sign-out is no session
+        self._ended: dict[str, float] = {}
 
     def issue(self, response: Response, name: str, secure: bool) -> Session:
         """Set a new session's cookie for the token called ``name`` on ``response``; give
@@ -79,12 +84,19 @@ class Sessions:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("n"), str):
             return None
-        return Session(data["n"], str(data.get("c", "")))
+        session = Session(data["n"], str(data.get("c", "")))
+        return None if session.csrf in self._ended else session
 
-    @staticmethod
-    def end(response: Response, secure: bool) -> None:
-        """Remove the session cookie (sign-out)."""
+    def end(self, response: Response, secure: bool, session: Session | None = None) -> None:
+        """Remove the session cookie (sign-out); ``session`` ends here too, so that a copy
+        of its cookie is no longer signed in."""
         response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict", secure=secure)
+        if session is not None:
+            now = self._clock()
+            for csrf, expiry in list(self._ended.items()):  # forget the expired ones
+                if expiry < now:
+                    self._ended.pop(csrf, None)
+            self._ended[session.csrf] = now + self.lifetime
 
     @staticmethod
     def csrf_ok(session: Session, sent: str | None) -> bool:

@@ -280,3 +280,20 @@ def test_hostile_uploads_are_refused_with_a_line_naming_the_file(client: Client)
     )
     assert big.status_code == 413 and "larger than [api] max_body_bytes" in big.text
     assert Record.select().count() == 0
+
+
+def test_a_signed_out_sessions_cookie_is_no_session(client: Client) -> None:
+    sign_in(client, "olive")
+    kept = client.http.cookies.get("organiser_ui")
+    assert kept and client.http.get("/ui/", follow_redirects=False).status_code == 200
+    answer = client.http.post("/ui/signout", data={"csrf": csrf_of(client)}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/ui/signin"
+    client.http.cookies.clear()
+    client.http.cookies.set("organiser_ui", kept, path="/ui")  # a copy kept from before
+    answer = client.http.get("/ui/records", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/signin?next=/ui/records"
+    answer = client.http.post("/ui/records/1/delete", data={"csrf": "x"}, follow_redirects=False)
+    assert answer.status_code == 303 and "/ui/signin" in answer.headers["location"]
+    sign_in(client, "olive")  # signing in again is a new session
+    assert client.http.get("/ui/", follow_redirects=False).status_code == 200
