@@ -19,6 +19,7 @@ import structlog
 from peewee import fn
 
 from organiser.actions.access import Actor, Forbidden, Role, require
+from organiser.actions.cells import cell
 from organiser.app import App
 from organiser.domain.states import IN_REVIEW, State
 from organiser.errors import UserError
@@ -179,13 +180,14 @@ class Report:
 
     def csv(self) -> str:
         """Give the records as CSV text (a header row, then one row per record; the
-        columns of :data:`CSV_COLUMNS`)."""
+        columns of :data:`CSV_COLUMNS`; text a spreadsheet would run as a formula behind a
+        ``'``)."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for r in self.records:
             row = r.as_dict()
-            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+            writer.writerow([cell(row[c]) for c in CSV_COLUMNS])
         return out.getvalue()
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from organiser.actions import dashboard as board
 from organiser.actions import records as read
+from organiser.actions.cells import cell
 from organiser.actions.recordpage import doi_of, record_page, review_queue
 from organiser.api.deps import app_of
 from organiser.domain.states import State
@@ -42,10 +43,6 @@ CSV_COLUMNS = (
     "next_attempt_at",
     "updated_at",
 )
-
-
-#: What a spreadsheet takes a cell that starts with as a formula (OWASP's list).
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SearchError(UserError):
@@ -153,17 +150,6 @@ def records(request: Request, cursor: Annotated[str | None, Query()] = None) -> 
         nodes=sorted(app.nodes),
         searched=bool(query),
     )
-
-
-def cell(value: object) -> object:
-    """Give ``value`` as a cell of the CSV export: empty for None; text that a spreadsheet
-    would take as a formula (it starts with = + - @, a tab or a carriage return) behind a
-    ``'``, so that it is shown, never run (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in FORMULA:
-        return "'" + value
-    return value
 
 
 def _quote(value: str) -> str:

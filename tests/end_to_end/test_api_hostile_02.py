@@ -5,6 +5,8 @@ account's password in any answer, probe or metric."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +134,22 @@ def test_no_answer_names_an_accounts_password(client: Client) -> None:
     assert 'organiser_account_records{account="datacite"} 1.0' in answers[2].text
     for answer in answers:
         assert SBN_PASSWORD not in answer.text and PASSWORD not in answer.text, answer.url
+
+
+def test_the_mailed_reports_csv_neutralises_formulas(client: Client) -> None:
+    from datetime import datetime
+
+    from organiser.actions import report
+
+    add_records(2)
+    Record.update(status="review", title='=HYPERLINK("http://evil.example")').where(
+        Record.id == 1
+    ).execute()
+    Record.update(status="review", title="+1", last_error="@SUM(A1)").where(
+        Record.id == 2
+    ).execute()
+    table = list(csv.DictReader(io.StringIO(report.pending(None, datetime(2026, 2, 1)).csv())))
+    assert sorted((row["title"], row["last_error"]) for row in table) == [
+        ("'+1", "'@SUM(A1)"),
+        ('\'=HYPERLINK("http://evil.example")', ""),
+    ]
