@@ -9,9 +9,12 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from starlette.testclient import TestClient
+from test_alerts import Inbox, free_port
 from test_api_hostile import Client, add_records, lines
 
 from organiser.api.app import create_app
@@ -153,3 +156,48 @@ def test_the_mailed_reports_csv_neutralises_formulas(client: Client) -> None:
         ("'+1", "'@SUM(A1)"),
         ('\'=HYPERLINK("http://evil.example")', ""),
     ]
+
+
+class Gone(Inbox):
+    """An SMTP server that refuses alice with a two-line answer that is not ASCII."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == "alice@example.org":
+            return "550-5.1.1 The mailbox is gone\r\n550 5.1.1 Gr\u00fc\u00dfe, try again"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_mail_servers_odd_answer_is_one_ascii_line_of_x_email(client: Client) -> None:
+    inbox = Gone()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with client.config.open("a") as handle:
+            handle.write(
+                f"\n[email]\nsmtp_host = 127.0.0.1\nsmtp_port = {controller.port}\n"
+                "security = none\nsender = o@example.org\nrecipients = ops@example.org\n"
+                "timeout = 5\n"
+            )
+        add_records(1)
+        Record.update(status="review", submitter="alice@example.org").execute()
+        app = App(str(client.config), {})
+        app.open_db()
+        with TestClient(create_app(app), raise_server_exceptions=False) as http:
+            answer = http.get(
+                "/PDS_APIs/pds_doi_api/0.2/dois/check",
+                params={"submitter": "ops@example.org", "email": "true"},
+                headers={"Authorization": f"Bearer {client.tokens['olive']}"},
+            )
+    finally:
+        controller.stop()
+    assert answer.status_code == 200, answer.text
+    assert [row["doi"] for row in answer.json()] == ["10.5072/r000"]
+    assert answer.headers["X-Email"] == (
+        "report not sent to everyone: 127.0.0.1:"
+        f"{controller.port} refused the recipients: alice@example.org: 550 5.1.1 The mailbox "
+        "is gone 5.1.1 Gr\\xfc\\xdfe, try again"
+    )
+    assert [mail.rcpt for mail in inbox.take()] == [["ops@example.org"]]

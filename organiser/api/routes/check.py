@@ -58,5 +58,11 @@ def get_check(
     if email:
         warning = reports.send(app, caller.actor, report, attachment, asker=submitter)
         log.info("api check mailed", token=caller.name, asked_by=submitter, warning=warning)
-        response.headers[MAILED] = "sent" if warning is None else warning
+        response.headers[MAILED] = "sent" if warning is None else header_value(warning)
     return answer
+
+
+def header_value(text: str) -> str:
+    """Give ``text`` as an HTTP header's value: one line (a mail server's answer may have
+    several), ASCII (other characters as ``\\xNN`` escapes)."""
+    return " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
