@@ -15,7 +15,7 @@ from typing import Any
 from organiser.app import App
 from organiser.domain.metadata import differences
 from organiser.domain.states import IN_REVIEW, QUEUED_STATES, State
-from organiser.errors import OrganiserError
+from organiser.errors import OrganiserError, UserError
 from organiser.storage import records as store
 from organiser.storage.models import Record
 
@@ -76,9 +76,7 @@ def diff(app: App, record: Record, ask: bool = True) -> RecordDiff | None:
     note, source = None, "datacite"
     if ask:
         try:
-            client = app.client()
-            client.timeouts = DEADLINE
-            held = client.get(record.doi)
+            held = _ask(app, record)
             if held is None:
                 source = "nothing"
                 held = {}
@@ -93,6 +91,22 @@ def diff(app: App, record: Record, ask: bool = True) -> RecordDiff | None:
             note = (note or "not asked") + "; no earlier copy is kept here: every field is shown"
     changes = _changes(sent, held, both_ways=source != "datacite")
     return RecordDiff(record.doi, source, changes, held.get("url"), sent.get("url"), note)
+
+
+def _ask(app: App, record: Record) -> dict[str, Any] | None:
+    """Give DataCite's copy of ``record``'s DOI (None: it holds none), asked as the account
+    the record is sent through. Raises ``OrganiserError`` when DataCite cannot be asked or
+    the account is not configured."""
+    clients = app.clients()
+    try:
+        client = clients.get(record.account)
+        if client is None:
+            raise UserError(f"account {record.account} is not configured")
+        client.timeouts = DEADLINE
+        return client.get(record.doi)
+    finally:
+        for each in clients.values():  # no keep-alive connection outlives the page
+            each.session.close()
 
 
 def _changes(

@@ -281,3 +281,28 @@ def test_a_record_that_brings_its_doi_goes_to_the_account_of_its_prefix(env: Env
     assert env.remote["10.26034/new"] == "draft"
     sent = [(s.method, s.account, s.status) for s in env.server.datacite.seen if s.doi]
     assert sent == [("GET", SBN_USER, 404), ("POST", SBN_USER, 201)]
+
+
+def test_the_web_uis_diff_asks_datacite_as_the_records_own_account(env: Env) -> None:
+    """The record page's diff reads DataCite's copy as the account the record is sent
+    through: the second account's DOI is asked with its credentials, not [datacite]'s."""
+    from organiser.actions import diff
+    from organiser.app import App
+    from organiser.storage.models import Record
+
+    _two_accounts(env)
+    env.ok("import", env=SBN_ENV)
+    sbn_file = _updated(env, "sbn", "urn:nasa:pds:sbn_one::1.0", "SBN one, changed")
+    env.ok("update", "10.26033/sbn-1", str(sbn_file), env=SBN_ENV)
+    app = App(str(env.config), env.environment(SBN_ENV))
+    app.open_db()
+    record = Record.get(Record.doi == "10.26033/sbn-1")
+    asked_before = len(env.server.datacite.seen)
+    found = diff.diff(app, record)
+    assert found is not None and (found.compared_with, found.note) == ("datacite", None)
+    titles = [c for c in found.changes if c.field == "titles"]
+    assert titles and "SBN one, changed" in titles[0].after and "SBN one" in titles[0].before
+    asked = env.server.datacite.seen[asked_before:]
+    assert [(s.method, s.doi, s.account, s.status) for s in asked] == [
+        ("GET", "10.26033/sbn-1", SBN_USER, 200)
+    ]

@@ -100,13 +100,14 @@ def test_a_run_leaves_no_database_or_http_connection_open(
     app = App(str(config), {"ORGANISER_DATACITE_PASSWORD": PASSWORD})
     app.open_db()
     clients: list[DataCiteClient] = []
-    build = App.client
+    build = App.clients
 
-    def client(self: App) -> DataCiteClient:
-        clients.append(build(self))
-        return clients[-1]
+    def every_client(self: App) -> dict[str, DataCiteClient]:
+        built = build(self)
+        clients.extend(built.values())  # one account here: one client per run
+        return built
 
-    monkeypatch.setattr(App, "client", client)
+    monkeypatch.setattr(App, "clients", every_client)
     after = []
     for run in range(3):
         _mark(20, run * 20)
