@@ -256,13 +256,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
             P.boolean,
             "false",
             "true: GET /dois, GET /doi and GET /dois/check (without email=true) need no token, "
-            "as PDS's public DOI search; writes always need one.",
+            "as PDS's public DOI search; writes always need one. Anyone can then read "
+            "submitters' addresses.",
         ),
         "base_url": Key(
             _optional_url,
             "",
             "The API's public address, e.g. https://doi.example.org (behind a proxy); links "
-            "such as GET /dois's next page are built from it. Empty: http://host:port from "
+            "such as GET /dois's next page are built from it; an https address also makes "
+            "the web UI's cookie Secure behind a TLS proxy. Empty: http://host:port from "
             "this section.",
         ),
     },
