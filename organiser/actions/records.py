@@ -3,6 +3,8 @@ history. Nothing here needs DataCite."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import MINYEAR, UTC, date, datetime, time, timedelta
@@ -22,6 +24,28 @@ STREAM_BATCH = 1000
 
 class FilterError(UserError):
     """A filter cannot be used (an unknown status, a start after the end); one line."""
+
+
+def cursor_of(last_id: int) -> str:
+    """Give the opaque cursor of the page after record ``last_id``: what ``GET /dois`` and
+    the web UI's search hand out, and :func:`after_of` reads back."""
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+def after_of(cursor: str | None, giver: str = "this server") -> int:
+    """Give the record id ``cursor`` continues after (0 for none). Raises
+    :class:`FilterError` naming ``cursor`` (and ``giver``) for anything :func:`cursor_of`
+    did not make."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, number = text.partition(":")
+        if kind == "after" and number.isascii() and number.isdigit() and len(number) <= 18:
+            return int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise FilterError(f"cursor {cursor!r}: not a cursor {giver} gave")
 
 
 @dataclass(frozen=True)

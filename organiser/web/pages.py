@@ -3,8 +3,6 @@ record, and the review queue. Each calls the same actions as the command line an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import dataclasses
 import io
@@ -47,25 +45,6 @@ CSV_COLUMNS = (
 
 class SearchError(UserError):
     """A search field cannot be used; the message names it."""
-
-
-def cursor_of(last_id: int) -> str:
-    """Give the API's cursor for the page after record ``last_id`` (as ``GET /dois``)."""
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
-
-
-def after_of(cursor: str | None) -> int:
-    """Give the record id ``cursor`` continues after. Raises :class:`SearchError`."""
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, number = text.partition(":")
-        if kind == "after" and number.isascii() and number.isdigit() and len(number) <= 18:
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise SearchError(f"cursor {cursor!r}: not a cursor this server gave")
 
 
 def _day(name: str, value: str | None) -> date | None:
@@ -124,13 +103,13 @@ def records(request: Request, cursor: Annotated[str | None, Query()] = None) -> 
         error, found, typed, more = None, [], {}, None
         try:
             filters, typed = search_filter(request)
-            found = read.listing(filters, PAGE_SIZE + 1, after_of(cursor))
+            found = read.listing(filters, PAGE_SIZE + 1, read.after_of(cursor))
         except UserError as exc:
             error = str(exc)
         if len(found) > PAGE_SIZE:
             found = found[:PAGE_SIZE]
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-            params.append(("cursor", cursor_of(found[-1].id)))
+            params.append(("cursor", read.cursor_of(found[-1].id)))
             more = "&".join(f"{k}={_quote(v)}" for k, v in params)
     query = "&".join(
         f"{k}={_quote(v)}" for k, v in request.query_params.multi_items() if k != "cursor"

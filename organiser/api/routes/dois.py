@@ -8,8 +8,6 @@ JSON error body, and nothing marked when anything is wrong.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -84,24 +82,6 @@ class PostAction(StrEnum):
 def _values(description: str) -> Any:
     """Give the ``Query`` of a filter that may be repeated, at most :data:`MAX_VALUES` times."""
     return Query(description=f"{description} At most {MAX_VALUES}.", max_length=MAX_VALUES)
-
-
-def _cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> int:
-    """Give the record id a ``cursor`` continues after. Raises :class:`ApiError` 400."""
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, number = text.partition(":")
-        if kind == "after" and number.isascii() and number.isdigit() and len(number) <= 18:
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ApiError(400, f"cursor {cursor!r}: not a cursor this API gave")
 
 
 def _moment(name: str, value: str | None) -> date | datetime | None:
@@ -199,10 +179,10 @@ def get_dois(
         title=title or None,
     )
     with opened(app_of(request)):
-        page = read.listing(filters, limit + 1, _after(cursor))
+        page = read.listing(filters, limit + 1, read.after_of(cursor, "this API"))
     if len(page) > limit:
         page = page[:limit]
-        following = _cursor(page[-1].id)
+        following = read.cursor_of(page[-1].id)
         response.headers["X-Next-Cursor"] = following
         query = request.url.include_query_params(cursor=following).query
         response.headers["Link"] = (
