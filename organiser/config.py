@@ -195,15 +195,10 @@ def load(
             if parser.has_option(section, key):
                 raw, origin = parser.get(section, key), source
             if credentials:
-                credential = Path(credentials) / credential_name(section, key)
-                try:
-                    if credential.exists():
-                        raw = credential.read_text(encoding="utf-8").rstrip("\r\n")
-                        origin = f"credential {credential_name(section, key)}"
-                        files.append(str(credential))
-                except (OSError, UnicodeDecodeError) as exc:
-                    reason = getattr(exc, "strerror", None) or str(exc)
-                    raise ConfigError(f"{credential}: cannot read: {reason}") from None
+                name = credential_name(section, key)
+                found = config_accounts.read_credential(credentials, name, files)
+                if found is not None:
+                    raw, origin = found, f"credential {name}"
             if env_name(section, key) in environ:
                 raw, origin = environ[env_name(section, key)], env_name(section, key)
             origins[section, key] = origin

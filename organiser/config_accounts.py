@@ -23,6 +23,24 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 TEST_PREFIX, PRODUCTION_HOST = "10.5072", "api.datacite.org"
 
 
+def read_credential(directory: str, name: str, files: list[str]) -> str | None:
+    """Give the systemd credential ``name`` in ``directory`` without its line end, or None
+    when there is none; the file read is added to ``files``. Raises ``ConfigError`` when it
+    exists but cannot be read."""
+    from organiser.config import ConfigError
+
+    credential = Path(directory) / name
+    try:
+        if not credential.exists():
+            return None
+        text = credential.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"{credential}: cannot read: {reason}") from None
+    files.append(str(credential))
+    return text
+
+
 def name_of(section: str) -> str | None:
     """Give the account name of an ``[account NAME]`` section (lower-case), None for any other
     section. Raises ``ValueError`` for an account section whose name is not usable."""
@@ -87,15 +105,9 @@ def load(
             if parser.has_option(section, key):
                 raw = parser.get(section, key)
             if key == "password" and credentials:
-                credential = Path(credentials) / credential_name(name)
-                try:
-                    if credential.exists():
-                        raw = credential.read_text(encoding="utf-8").rstrip("\r\n")
-                        origin = f"credential {credential_name(name)}"
-                        files.append(str(credential))
-                except (OSError, UnicodeDecodeError) as exc:
-                    reason = getattr(exc, "strerror", None) or str(exc)
-                    raise ConfigError(f"{credential}: cannot read: {reason}") from None
+                found = read_credential(credentials, credential_name(name), files)
+                if found is not None:
+                    raw, origin = found, f"credential {credential_name(name)}"
             if env_name(name, key) in environ:
                 raw, origin = environ[env_name(name, key)], env_name(name, key)
             if raw is None:
