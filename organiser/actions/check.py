@@ -15,6 +15,7 @@ import structlog
 
 from organiser.actions import alerts, binding
 from organiser.app import App
+from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.datacite.client import DataCiteClient, DoiPage
 from organiser.datacite.errors import SystemicError, TransientError
 from organiser.domain.metadata import Difference, differences
@@ -123,6 +124,8 @@ def check(
                 break
         if result.complete:
             for record in queries.present_except(seen):
+                if (record.account or DEFAULT_ACCOUNT) not in clients:
+                    continue  # its account's listing was not read: nothing known of it
                 wanted = SETTLED_REMOTE[_compared_as(record)]
                 _found(record, [Difference("state", wanted, MISSING)], result, repair, app, actor)
         log.info("check finished", **{k: v for k, v in vars(result).items() if k != "drifts"})
