@@ -103,7 +103,10 @@ class App:
                 )
             except NoDatabase:  # say where the URL came from: often no configuration was found
                 source = self.config.source
-                where = "defaults: no configuration file found" if source == "defaults" else source
+                where = self.config.origins.get(("database", "url"), source)
+                if where == "default":  # the file (if any) does not set it
+                    found = "no configuration file found" if source == "defaults" else None
+                    where = f"defaults: {found or f'{source} does not set it'}"
                 raise NoDatabase(self.config["database"]["url"], where) from None
             self._db_open = True
 

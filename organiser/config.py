@@ -55,6 +55,9 @@ class Config:
     #: the ``[account NAME]`` sections' values, by name, in file order (``[datacite]`` is not
     #: among them: it is the default account, ``datacite``)
     accounts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: where each ``(section, key)`` value came from: ``default``, the INI file, ``credential
+    #: NAME`` or the ``ORGANISER_`` variable (for messages that name it)
+    origins: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def __getitem__(self, section: str) -> Mapping[str, Any]:
         return self.values[section]
@@ -219,7 +222,8 @@ def load(
     missing.update(more_missing)
     _cross_check(values, source, origins)
     config_accounts.cross_check(values["datacite"], accounts)
-    return Config(values, source, missing, tuple(files + more_files), looked_in, accounts)
+    files_read = tuple(files + more_files)
+    return Config(values, source, missing, files_read, looked_in, accounts, origins)
 
 
 def _shown(spec: Key, key: str, raw: str) -> str:

@@ -26,7 +26,8 @@ def main() -> None:
         code = cli.main(prog_name="organiser", standalone_mode=False)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "organiser"
-        logs.say(f"Error: {exc.format_message()} (see '{where} --help')")
+        message = " ".join(exc.format_message().split())  # click lists choices on lines
+        logs.say(f"Error: {message} (see '{where} --help')")
         sys.exit(exc.exit_code)
     except Failed as exc:  # one line per problem, through logs.say
         exc.show()

@@ -1,0 +1,75 @@
+"""What a new operator met following the README on a fresh clone (quick start, the commands
+after it): each test is one place where the program said something other than the README
+promises — a usage error over several lines, a "no database" line naming the wrong origin of
+``[database] url``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import clean_environment, run_in_process
+
+
+def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment with no configuration file anywhere but the ones a test names."""
+    environ = clean_environment()
+    environ.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path / "home"), **extra)
+    return environ
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["token", "add", "web"],
+            "Error: Missing option '--role'. Choose from: reader, submitter, operator "
+            "(see 'organiser token add --help')\n",
+        ),
+        (
+            ["install"],
+            "Error: Missing argument '{config|cron|systemd}'. Choose from: config, cron, "
+            "systemd (see 'organiser install --help')\n",
+        ),
+    ],
+)
+def test_a_usage_error_that_lists_choices_is_one_line(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    # README: "User errors are one line per problem ... a missing or bad option too"; click
+    # lists the choices of a missing option one per line.
+    config = tmp_path / "organiser.ini"
+    config.write_text(f"[database]\nurl = sqlite:///{tmp_path / 'o.db'}\n")
+    result = run_in_process(args, _environ(tmp_path, ORGANISER_CONFIG=str(config)))
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", expected)
+    assert not (tmp_path / "o.db").exists()
+
+
+def test_no_database_line_says_the_file_does_not_set_the_url(tmp_path: Path) -> None:
+    # A file without [database] url: the default URL was used, not one from the file.
+    config = tmp_path / "organiser.ini"
+    config.write_text("[datacite]\nusername = DEMO.X\nprefix = 10.5072\n")
+    result = run_in_process(["status"], _environ(tmp_path, ORGANISER_CONFIG=str(config)))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: no database at sqlite:///~/.local/share/organiser/organiser.db yet ([database] "
+        f"url from defaults: {config} does not set it): 'organiser reserve' or 'organiser "
+        "import' creates it\n"
+    )
+    assert not (tmp_path / "home" / ".local").exists()
+
+
+def test_no_database_line_names_the_variable_that_set_the_url(tmp_path: Path) -> None:
+    config = tmp_path / "organiser.ini"
+    config.write_text(f"[database]\nurl = sqlite:///{tmp_path / 'file.db'}\n")
+    url = f"sqlite:///{tmp_path / 'data' / 'env.db'}"
+    environ = _environ(tmp_path, ORGANISER_CONFIG=str(config), ORGANISER_DATABASE_URL=url)
+    result = run_in_process(["list"], environ)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Error: no database at {url} yet ([database] url from ORGANISER_DATABASE_URL): "
+        "'organiser reserve' or 'organiser import' creates it\n"
+    )
+    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "file.db").exists()
