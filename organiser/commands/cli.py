@@ -266,7 +266,7 @@ def _pass_options(command: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="With pass flags or --X-doi: show what would be sent; send and change nothing.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors (for cron).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and warnings (for cron).")
 @click.option("-v", "--verbose", is_flag=True, help="Log each record and retry to stderr.")
 @click.version_option(__version__, "-V", "--version")
 @click.pass_context

@@ -47,7 +47,7 @@ def with_output_flags(command: click.Command) -> click.Command:
     ``-v/--verbose`` options of its own, unless it has them already."""
     taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
     for short, long, text in (
-        ("-q", "--quiet", "Print only errors (also before the subcommand)."),
+        ("-q", "--quiet", "Print only errors and warnings (also before the subcommand)."),
         ("-v", "--verbose", "Log each record and retry to stderr (also before the subcommand)."),
     ):
         if short not in taken and long not in taken:
