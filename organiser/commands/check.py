@@ -35,7 +35,7 @@ from organiser.errors import EXIT_FAILED, EXIT_OK
 def check(ctx: click.Context, limit: int | None, repair: bool, as_json: bool) -> None:
     """Compare each settled record with DataCite: state, URL and the metadata organiser sends.
 
-    Pages through the account's listing (1,000 DOIs a request, through the rate limit) and
+    Pages through each account's listing (1,000 DOIs a request, through the rate limit) and
     prints one line per difference: DOI, identifier, field, local value, DataCite value
     (tab-separated), then a summary. A reserved record should be a draft at DataCite, a
     registered one findable, a deleted one hidden (registered) or gone. Records waiting for

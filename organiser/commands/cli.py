@@ -54,7 +54,7 @@ COMMANDS = {
     ),
     "import": Lazy(
         "organiser.commands.import_:import_",
-        "Load the DOIs the DataCite account already holds into the local database.",
+        "Load the DOIs the DataCite accounts already hold into the local database.",
     ),
     "install": Lazy(
         "organiser.commands.install:install",

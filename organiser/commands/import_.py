@@ -67,10 +67,11 @@ def import_(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Load the DOIs the DataCite account already holds into the local database.
+    """Load the DOIs the DataCite accounts already hold into the local database.
 
-    Lists the account (GET /dois?client-id=<[datacite] username>, a page at a time, under
-    the rate limit, each page retried like a pass retries a record) and makes a local record
+    Lists each account ([datacite], then every [account NAME]: GET /dois?client-id=<its
+    username>, a page at a time, under the rate limit, each page retried like a pass retries
+    a record; with --prefix, the accounts holding it) and makes a local record, of that account,
     per DOI in the status that matches DataCite: draft → reserved, findable → registered,
     registered (hidden) → deleted, the record organiser's own delete of a findable DOI
     leaves. Each record gets DataCite's metadata and url, the PDS4 LIDVID it carries as its
