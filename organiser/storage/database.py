@@ -203,8 +203,12 @@ def guard(url: str) -> Iterator[None]:
     except (DatabaseError, DatabaseUnavailable):
         raise
     except (OSError, ValueError, RuntimeError, pw.ImproperlyConfigured) as exc:
-        shown = redact_url(url)
-        raise DatabaseError(f"[database] url: cannot open {shown}: {_first_line(exc)}") from None
+        shown, problem = redact_url(url), _first_line(exc)
+        if "postgres driver not found" in problem:  # organiser installed without [postgres]
+            problem += (
+                " Install organiser with PostgreSQL support: pip install 'organiser[postgres]'"
+            )
+        raise DatabaseError(f"[database] url: cannot open {shown}: {problem}") from None
     except DRIVER_ERRORS as exc:
         raise classify(exc, url) from None
 

@@ -73,3 +73,22 @@ def test_no_database_line_names_the_variable_that_set_the_url(tmp_path: Path) ->
     )
     assert not (tmp_path / "data").exists()
     assert not (tmp_path / "file.db").exists()
+
+
+def test_postgresql_without_its_driver_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # README: "pip install '/path/to/organiser'   # add [postgres] for PostgreSQL"; an
+    # installation without that extra pointed a [database] url at PostgreSQL.
+    import peewee
+
+    monkeypatch.setattr(peewee, "psycopg2", None)
+    config = tmp_path / "organiser.ini"
+    config.write_text("[database]\nurl = postgresql://organiser:s3cret@127.0.0.1:1/organiser\n")
+    result = run_in_process(["status"], _environ(tmp_path, ORGANISER_CONFIG=str(config)))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Error: [database] url: cannot open postgresql://organiser:***@127.0.0.1:1/organiser: "
+        "psycopg2 postgres driver not found. Install organiser with PostgreSQL support: pip "
+        "install 'organiser[postgres]'\n"
+    )
