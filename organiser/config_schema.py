@@ -272,8 +272,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "level": Key(
             P.choice("auto", "debug", "info", "warning", "error"),
             "auto",
-            "auto: info under systemd and in the daemon (one line per record), warning "
-            "otherwise; -v and -q override it.",
+            "auto: info under systemd, in the daemon (one line per record) and in 'organiser "
+            "serve' (one line per request), warning otherwise; -v and -q override it.",
         ),
         "format": Key(
             P.choice("auto", "console", "json"),
