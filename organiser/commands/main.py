@@ -25,7 +25,7 @@ def main() -> None:
     try:
         code = cli.main(prog_name="organiser", standalone_mode=False)
     except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx is not None else "organiser"
+        where = exc.ctx.command_path if exc.ctx is not None else _command_path(sys.argv[1:])
         message = " ".join(exc.format_message().split())  # click lists choices on lines
         logs.say(f"Error: {message} (see '{where} --help')")
         sys.exit(exc.exit_code)
@@ -39,3 +39,14 @@ def main() -> None:
         logs.say("Aborted!")
         sys.exit(EXIT_FAILED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _command_path(args: list[str]) -> str:
+    """Give the (sub)command ``args`` name, e.g. ``organiser list``, for a usage error click
+    raised without its context (an option missing its value); ``organiser`` if unsure."""
+    try:  # click's own walk of the arguments for completion: no callbacks, no prompts
+        from click.shell_completion import _resolve_context
+
+        return _resolve_context(cli, {}, "organiser", args).command_path
+    except Exception:  # only a hint in an error line
+        return "organiser"

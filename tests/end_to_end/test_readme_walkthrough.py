@@ -92,3 +92,27 @@ def test_postgresql_without_its_driver_says_how_to_install_it(
         "psycopg2 postgres driver not found. Install organiser with PostgreSQL support: pip "
         "install 'organiser[postgres]'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "where"),
+    [
+        (["list", "--status"], "--status", "organiser list"),
+        (["token", "add", "web", "--role"], "--role", "organiser token add"),
+        (["-q", "status", "--prometheus"], "--prometheus", "organiser status"),
+        (["--config"], "--config", "organiser"),
+    ],
+)
+def test_an_option_missing_its_value_points_at_its_own_commands_help(
+    tmp_path: Path, args: list[str], option: str, where: str
+) -> None:
+    # click raises this error without the subcommand's context; the line pointed at
+    # 'organiser --help', which does not list the option.
+    config = tmp_path / "organiser.ini"
+    config.write_text(f"[database]\nurl = sqlite:///{tmp_path / 'o.db'}\n")
+    result = run_in_process(args, _environ(tmp_path, ORGANISER_CONFIG=str(config)))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"Error: Option '{option}' requires an argument. (see '{where} --help')\n"
+    )
+    assert not (tmp_path / "o.db").exists()
