@@ -58,6 +58,8 @@ def reserve(
     """
     require(actor, Role.SUBMITTER)
     address = actor.submitter_for(submitter)
+    if address is not None and "\x00" in address:  # no database takes it
+        raise intake.InputError(["submitter: a NUL character (no text may hold one)"])
     mark.check_node(app.nodes, node)
     options = replace(app.intake_options(node, max_records), force=force)
     if isinstance(sources, Source):

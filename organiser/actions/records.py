@@ -76,9 +76,20 @@ class RecordFilter:
 
     def conditions(self) -> list[Any]:
         """Give the SQL conditions of this filter. Raises :class:`FilterError` for a status
-        that does not exist or ``since`` after ``until``, and
+        that does not exist, ``since`` after ``until`` or a value with a NUL character, and
         :class:`~organiser.domain.dialect.StatusError` for a value of ``statuses_0_2`` that
         is no 0.2 status."""
+        texts = (
+            ("doi", self.dois),
+            ("submitter", self.submitters),
+            ("node", self.nodes),
+            ("ids", self.ids),
+            ("title", (self.title or "",)),
+            ("account", self.accounts),
+        )
+        for name, values in texts:  # no driver takes a NUL (PostgreSQL: ValueError)
+            if any("\x00" in value for value in values):
+                raise FilterError(f"{name}: a NUL character is in no record's value")
         known = {s.value for s in State}
         for status in self.statuses:
             if status not in known:

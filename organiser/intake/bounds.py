@@ -26,6 +26,10 @@ MAX_DESCRIPTION = 100_000
 MAX_URL = 2_048
 
 
+#: The character no text value may hold, and what a problem line says of it.
+NUL, NUL_TEXT = "\x00", "a NUL character (no text may hold one)"
+
+
 class BoundsError(ValueError):
     """What was read is over a limit; the message is one line (without the source's name)."""
 
@@ -78,12 +82,14 @@ def depth(document: Any) -> int:
 
 
 def long_values(attributes: Any, url: str | None = None) -> list[str]:
-    """Give one line per text value in ``attributes`` (or a key) over its limit, naming where
-    it is (e.g. ``titles[0].title: 10000000 characters (at most 10000)``), and for a ``url``
-    over :data:`MAX_URL`. Empty: all within limits."""
+    """Give one line per text value in ``attributes`` (or a key) over its limit or holding a
+    NUL character, naming where it is (e.g. ``titles[0].title: 10000000 characters (at most
+    10000)``), and for a ``url`` over :data:`MAX_URL` or holding a NUL. Empty: all fine."""
     lines = []
     if url is not None and len(url) > MAX_URL:
         lines.append(f"url: {len(url)} characters (at most {MAX_URL})")
+    if url is not None and NUL in url:
+        lines.append(f"url: {NUL_TEXT}")
     pending: list[tuple[str, Any]] = [("", attributes)]
     while pending:
         where, value = pending.pop()
@@ -100,4 +106,6 @@ def long_values(attributes: Any, url: str | None = None) -> list[str]:
             limit = MAX_DESCRIPTION if where.endswith("].description") else MAX_TEXT
             if len(value) > limit:
                 lines.append(f"{where or 'metadata'}: {len(value)} characters (at most {limit})")
+            elif NUL in value:  # no database takes it (PostgreSQL's driver: ValueError)
+                lines.append(f"{where or 'metadata'}: {NUL_TEXT}")
     return sorted(lines)

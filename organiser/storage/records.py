@@ -60,6 +60,8 @@ def find(ref: str) -> Record:
 
     Raises :class:`RecordError` if nothing (or more than one live record) matches.
     """
+    if "\x00" in ref:  # in no record (and no driver takes it: PostgreSQL raises ValueError)
+        raise RecordNotFound(f"{ref!r}: no record with this DOI, identifier or id")
     doi = normalise_doi(ref)
     if doi is not None:
         record = Record.get_or_none(Record.doi == doi)

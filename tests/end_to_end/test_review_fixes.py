@@ -3,10 +3,15 @@ web UI, install), each pinned by the test that failed before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from test_accounts import SBN_ENV, _two_accounts
 from test_accounts import standin as standin  # the two-account stand-in
+from test_api_hostile import Client, add_records, lines
 
-from conftest import Env
+from organiser.storage.models import Record
+
+from conftest import PREFIX, Env
 
 
 def test_check_says_nothing_of_records_whose_account_is_not_configured(env: Env) -> None:
@@ -21,3 +26,46 @@ def test_check_says_nothing_of_records_whose_account_is_not_configured(env: Env)
     assert "sbn-" not in result.stdout
     assert "0 missing at DataCite" in result.stdout
     assert env.snapshot() == before
+
+
+def test_a_nul_character_in_a_filter_or_an_identifier_is_a_400_or_404_naming_it(
+    tmp_path: Path,
+) -> None:
+    """A NUL in a filter was a 500 on PostgreSQL (the driver refuses it: ValueError) and, on
+    SQLite, a title filter that matched every record (SQLite cut the pattern at the NUL)."""
+    client = Client(tmp_path)
+    with client.http:
+        add_records(2)
+        for name in ("title", "node", "ids", "doi", "submitter"):
+            answer = client.call("GET", "/dois", "rita", params={name: "r0\x00"})
+            assert lines(answer, 400) == [f"{name}: a NUL character is in no record's value"]
+        for identifier in ("\x00", f"{PREFIX}/r000\x00"):
+            answer = client.call("GET", "/doi", "rita", params={"identifier": identifier})
+            assert answer.status_code == 404, answer.text
+            assert "no record with this DOI, identifier or id" in answer.text
+
+
+def test_a_nul_character_in_what_is_reserved_is_a_400_naming_it(tmp_path: Path) -> None:
+    """A NUL in a label's text or in the submitter address was a 500 on PostgreSQL after
+    intake had passed it (stored as it was on SQLite); now intake refuses it, nothing marked."""
+    client = Client(tmp_path)
+    label = {
+        "title": "Nul\x00title",
+        "publication_date": "2020-01-01",
+        "product_type_specific": "PDS4 Bundle",
+        "author_last_name": "Doe",
+        "author_first_name": "Jane",
+        "related_resource": "urn:nasa:pds:nul_title::1.0",
+    }
+    with client.http:
+        answer = client.call(
+            "POST", "/dois", "olive", params={"action": "reserve"}, json={"labels": [label]}
+        )
+        assert lines(answer, 400) == [
+            "body labels[0]: titles[0].title: a NUL character (no text may hold one)"
+        ]
+        label["title"] = "Fine title"
+        params = {"action": "reserve", "submitter": "a\x00@example.org"}
+        answer = client.call("POST", "/dois", "olive", params=params, json={"labels": [label]})
+        assert lines(answer, 400) == ["submitter: a NUL character (no text may hold one)"]
+        assert Record.select().count() == 0
