@@ -95,10 +95,12 @@ def reject(
 
 def clean_reason(reason: str) -> str:
     """Give ``reason`` on one line, at most :data:`MAX_REASON` characters. Raises
-    :class:`store.RecordError` when it is empty."""
+    :class:`store.RecordError` when it is empty or holds a NUL character."""
     text = " ".join(reason.split())
     if not text:
         raise store.RecordError("a reason is required to reject a record (--reason TEXT)")
+    if "\x00" in text:  # no database takes it (PostgreSQL's driver: ValueError)
+        raise store.RecordError("reason: a NUL character (no text may hold one)")
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 

@@ -69,3 +69,15 @@ def test_a_nul_character_in_what_is_reserved_is_a_400_naming_it(tmp_path: Path) 
         answer = client.call("POST", "/dois", "olive", params=params, json={"labels": [label]})
         assert lines(answer, 400) == ["submitter: a NUL character (no text may hold one)"]
         assert Record.select().count() == 0
+
+
+def test_a_nul_character_in_a_rejection_reason_is_a_400_naming_it(tmp_path: Path) -> None:
+    """The reason went into the history row as it was: a 500 on PostgreSQL."""
+    client = Client(tmp_path)
+    with client.http:
+        (doi,) = add_records(1)
+        Record.update(status="review").execute()
+        params = {"identifier": doi, "reason": "bad\x00title"}
+        answer = client.call("POST", "/doi/reject", "olive", params=params)
+        assert lines(answer, 400) == ["reason: a NUL character (no text may hold one)"]
+        assert Record.get().status == "review"
