@@ -58,7 +58,9 @@ def find(ref: str) -> Record:
     identifier in any case (as ``list --ids`` matches it; an exact match wins), or the local
     record id.
 
-    Raises :class:`RecordError` if nothing (or more than one live record) matches.
+    A live record wins over deleted ones with the same identifier; a deleted one is given
+    when no live record carries it. Raises :class:`RecordError` if nothing (or more than one
+    live record, or no live and several deleted ones) matches.
     """
     if "\x00" in ref:  # in no record (and no driver takes it: PostgreSQL raises ValueError)
         raise RecordNotFound(f"{ref!r}: no record with this DOI, identifier or id")
@@ -85,6 +87,12 @@ def find(ref: str) -> Record:
         record = Record.get_or_none(Record.id == int(ref))
         if record is not None:
             return record
+    for same in matches:  # no live record: a deleted one (shown, or refused as deleted)
+        gone = list(Record.select().where(same & (Record.status == State.DELETED)).limit(2))
+        if len(gone) == 1:
+            return gone[0]
+        if gone:
+            raise RecordError(f"{ref}: several deleted records carry this identifier; name the DOI")
     raise RecordNotFound(f"{ref}: no record with this DOI, identifier or id")
 
 

@@ -5,11 +5,12 @@ promises — a usage error over several lines, a "no database" line naming the w
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from conftest import clean_environment, run_in_process
+from conftest import Env, clean_environment, run_in_process, write_records
 
 
 def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -116,3 +117,27 @@ def test_an_option_missing_its_value_points_at_its_own_commands_help(
         f"Error: Option '{option}' requires an argument. (see '{where} --help')\n"
     )
     assert not (tmp_path / "o.db").exists()
+
+
+def test_a_deleted_record_is_found_by_its_identifier(env: Env) -> None:
+    # README: "organiser show ID prints one record with its history", ID a DOI, identifier
+    # or local id; the demo's deleted record was found by DOI and id but not by identifier
+    # ("no record with this DOI, identifier or id"), and marking it said the same.
+    [identifier] = write_records(env.tmp / "in", 1)
+    env.ok("reserve", str(env.tmp / "in"))
+    env.ok("-s")
+    env.ok("delete", identifier)
+    env.ok("-d")
+    [record] = env.records()
+    assert record.status == "deleted"
+    before = env.snapshot()
+    shown = env.ok("show", identifier.upper(), "--json")
+    assert json.loads(shown.stdout)["doi"] == record.doi
+    assert json.loads(shown.stdout)["status"] == "deleted"
+    refused = env.run("register", identifier)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (
+        2,
+        "",
+        f"Error: {record.doi} is deleted and cannot be registered\n",
+    )
+    assert env.snapshot() == before
