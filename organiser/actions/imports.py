@@ -132,7 +132,7 @@ def import_account(
     lock = contextlib.nullcontext() if request.dry_run else app.run_lock.held_for()
     result = Result()
     with lock:
-        app.open_db()
+        _open(app, request.dry_run)
         binding.guard(app, ACTOR, bind=not request.dry_run)  # the endpoint it imports from
         try:
             for name in walked or [a.name for a in accounts.all]:
@@ -151,6 +151,22 @@ def import_account(
         **{n: result.counts[n] for n in (NEW, REFRESHED, UNCHANGED, KEPT, SKIPPED)},
     )
     return result
+
+
+def _open(app: App, dry_run: bool) -> None:
+    """Open the database; for a dry run without one, an empty database in memory instead
+    (a dry run writes nothing, not even an empty file: everything would be imported).
+    Raises as :meth:`App.open_db` does."""
+    if not dry_run:
+        app.open_db()
+        return
+    from organiser.storage.database import NoDatabase, open_database
+
+    app.creates_db = False
+    try:
+        app.open_db()
+    except NoDatabase:
+        open_database("sqlite:///:memory:")
 
 
 def _import_one(

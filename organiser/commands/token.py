@@ -60,6 +60,7 @@ def token_add(app: App, name: str, role: str, email: str | None) -> None:
 @click.pass_obj
 def token_list(app: App, as_json: bool) -> None:
     """List tokens: name, role, address, created, revoked (never the tokens or hashes)."""
+    app.creates_db = False  # only reads: without a database it says where it looked
     app.open_db()
     rows = tokens.listing()
     if as_json:

@@ -29,7 +29,7 @@ def _one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 def test_a_database_directory_that_cannot_be_created(env: Env) -> None:
     env.write_config(database={"url": "sqlite:////proc/organiser-test/o.db"})
-    line = _one_line(env.run("token", "list"), 2)  # a command that creates the database
+    line = _one_line(env.run("token", "add", "t", "--role", "reader"), 2)  # creates the database
     assert line == (
         "Error: [database] url: cannot open sqlite:////proc/organiser-test/o.db: "
         "[Errno 2] No such file or directory: '/proc/organiser-test'"
@@ -39,7 +39,7 @@ def test_a_database_directory_that_cannot_be_created(env: Env) -> None:
 def test_a_parent_path_that_is_a_file(env: Env) -> None:
     (env.tmp / "plain").write_text("x")
     env.write_config(database={"url": f"sqlite:///{env.tmp}/plain/o.db"})
-    line = _one_line(env.run("token", "list"), 2)  # a command that creates the database
+    line = _one_line(env.run("token", "add", "t", "--role", "reader"), 2)  # creates the database
     assert line.startswith(f"Error: [database] url: cannot open sqlite:///{env.tmp}/plain/o.db:")
     assert "Not a directory" in line or "File exists" in line
 

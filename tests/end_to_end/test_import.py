@@ -394,3 +394,17 @@ def test_a_listed_record_in_local_terms() -> None:
 )
 def test_since_is_utc(text: str, when: datetime) -> None:
     assert imports.parse_since(text) == when
+
+
+def test_a_dry_run_on_a_fresh_install_writes_no_database(env: Env) -> None:
+    """Step 2 of the README's import: before anything was imported, a dry run says what would
+    come in and writes nothing, not even an empty database."""
+    preload(env.server.datacite, 3)
+    dry = env.run("import", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == (
+        "import (dry run, nothing written): would be 3 imported, 0 refreshed, 0 unchanged, 0 kept"
+    )
+    assert list(env.tmp.glob("organiser.db*")) == []
+    assert env.ok("import").stdout.strip().endswith("3 imported, 0 refreshed, 0 unchanged, 0 kept")
+    assert len(env.records()) == 3

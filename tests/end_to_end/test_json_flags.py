@@ -29,8 +29,14 @@ def test_token_list_json_gives_every_token_without_secrets(env: Env) -> None:
     assert reader not in result.stdout
 
 
-def test_token_list_json_is_an_empty_array_without_tokens(env: Env) -> None:
-    assert json.loads(env.ok("token", "list", "--json").stdout) == []
+def test_token_list_needs_a_database_and_lists_revoked_tokens(env: Env) -> None:
+    missing = env.run("token", "list", "--json")  # only reads: no database is created
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr.startswith("Error: no database at")
+    assert not (env.tmp / "organiser.db").exists()
+    env.ok("token", "add", "t", "--role", "reader")
+    env.ok("token", "revoke", "t")
+    assert [row["name"] for row in json.loads(env.ok("token", "list", "--json").stdout)] == ["t"]
 
 
 def test_config_check_json_masks_as_the_text_does(env: Env) -> None:

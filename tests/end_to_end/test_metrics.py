@@ -232,7 +232,7 @@ def test_status_prometheus_on_an_unreachable_server_names_no_password(env: Env) 
 
 @needs_promtool
 def test_promtool_accepts_the_textfile_of_an_empty_database(env: Env) -> None:
-    env.ok("token", "list")  # creates the database
+    env.ok("token", "add", "t", "--role", "reader")  # creates the database
     target = env.tmp / "organiser.prom"
     env.ok("status", "--prometheus", str(target))
     checked = promtool_check(target.read_text())

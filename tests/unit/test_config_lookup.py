@@ -172,7 +172,7 @@ def test_without_any_configuration_status_names_the_default_database(tmp_path: P
 
 def test_a_command_that_creates_still_creates(tmp_path: Path) -> None:
     _user_file(tmp_path)
-    result = run_in_process(["token", "list"], _environ(tmp_path))
+    result = run_in_process(["token", "add", "t", "--role", "reader"], _environ(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "o.db").exists()
     assert run_in_process(["status"], _environ(tmp_path)).returncode == 0
