@@ -6,15 +6,15 @@ seam here, so tests point them at real local servers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from organiser import config as config_module
-from organiser.config_schema import DEFAULT_ACCOUNT
 from organiser.lock import RunLock
 
 if TYPE_CHECKING:  # each effect is imported by the method that builds it, so that a command
@@ -156,10 +156,23 @@ class App:
         limits = Limits(cfg["max_bytes"], cfg["url_timeout"], cfg["max_redirects"], max_records)
         return intake.Options(self.scheme, crosswalk, node, limits)
 
-    def client(self) -> DataCiteClient:
-        """Give a DataCite client for the default account. Raises ``ConfigError`` without
-        an account."""
-        return self.clients()[DEFAULT_ACCOUNT]
+    def require_datacite(self) -> None:
+        """Check that every account has its username, password and prefix (no client is
+        made, nothing is sent). Raises ``ConfigError`` naming what is missing."""
+        self.config.require("datacite", "username", "password", "prefix")
+        self.config.require_accounts()
+
+    @contextlib.contextmanager
+    def datacite(self) -> Iterator[dict[str, DataCiteClient]]:
+        """Give :meth:`clients` for a block, and close their keep-alive connections after
+        it (an import or check in the daemon leaves none behind). Raises as
+        :meth:`clients` does."""
+        clients = self.clients()
+        try:
+            yield clients
+        finally:
+            for client in clients.values():
+                client.session.close()
 
     def clients(self) -> dict[str, DataCiteClient]:
         """Give a DataCite client per account, by account name (the default first), all
@@ -168,8 +181,8 @@ class App:
         from organiser.datacite.client import DataCiteClient
         from organiser.datacite.ratelimit import RateLimiter
 
-        dc = self.config.require("datacite", "username", "password", "prefix")
-        self.config.require_accounts()
+        self.require_datacite()
+        dc = self.config["datacite"]
         limiter = RateLimiter(dc["rate_limit"] or None)
         return {
             account.name: DataCiteClient(

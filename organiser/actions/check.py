@@ -94,8 +94,7 @@ def check(
     after each page. Raises ``LockHeld`` while a run holds this host's lock, ``Outage`` when
     DataCite cannot be read, ``ConfigError`` without a DataCite account.
     """
-    clients = app.clients()
-    with app.run_lock.held_for():
+    with app.datacite() as clients, app.run_lock.held_for():
         app.open_db()
         binding.guard(app, actor, bind=False)  # compares with the endpoint it is bound to
         result, seen = CheckResult(), set()

@@ -122,27 +122,27 @@ def import_account(
     errors (the page being written is then not written at all).
     """
     observer = observer or Observer()
-    clients = app.clients()
-    for client in clients.values():
-        client.before_request = stop.check  # a signal cuts waits for the rate limit short
-    accounts = app.accounts
-    walked = [a.name for a in accounts.all if request.prefix in (None, *a.prefixes)]
-    settings = app.settings()
-    retry = retrying(settings.retries, settings.backoff, settings.max_backoff, stop.sleep)
-    lock = contextlib.nullcontext() if request.dry_run else app.run_lock.held_for()
-    result = Result()
-    with lock:
-        _open(app, request.dry_run)
-        binding.guard(app, ACTOR, bind=not request.dry_run)  # the endpoint it imports from
-        try:
-            for name in walked or [a.name for a in accounts.all]:
-                _import_one(app, name, clients[name], request, retry, result, observer, stop)
-        except (TransientError, SystemicError) as exc:
-            result.outage = str(exc)
-        except PermanentError as exc:
-            raise ListingRefused(f"DataCite refused the listing: {exc}") from None
-        except Interrupted as exc:
-            result.interrupted = str(exc)
+    with app.datacite() as clients:  # their connections are closed after the import
+        for client in clients.values():
+            client.before_request = stop.check  # a signal cuts waits for the rate limit short
+        accounts = app.accounts
+        walked = [a.name for a in accounts.all if request.prefix in (None, *a.prefixes)]
+        settings = app.settings()
+        retry = retrying(settings.retries, settings.backoff, settings.max_backoff, stop.sleep)
+        lock = contextlib.nullcontext() if request.dry_run else app.run_lock.held_for()
+        result = Result()
+        with lock:
+            _open(app, request.dry_run)
+            binding.guard(app, ACTOR, bind=not request.dry_run)  # the endpoint it imports from
+            try:
+                for name in walked or [a.name for a in accounts.all]:
+                    _import_one(app, name, clients[name], request, retry, result, observer, stop)
+            except (TransientError, SystemicError) as exc:
+                result.outage = str(exc)
+            except PermanentError as exc:
+                raise ListingRefused(f"DataCite refused the listing: {exc}") from None
+            except Interrupted as exc:
+                result.interrupted = str(exc)
     log.info(
         "import finished",
         dry_run=request.dry_run,

@@ -89,7 +89,7 @@ def push(
     """
     step = BY_NAME[what]
     action = step.push_mark
-    app.client()  # no account, no mark: refuse before writing anything
+    app.require_datacite()  # no account, no mark: refuse before writing anything
     with app.run_lock.held_for():
         app.open_db()
         record = _pushable(what, ref)

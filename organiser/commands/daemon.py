@@ -62,7 +62,7 @@ class Daemon:
         Raises ``ConfigError`` (no schedule, no account), ``BindingMismatch`` (the database
         is bound to another DataCite endpoint or account) or database errors before starting.
         """
-        self.app.client()  # fail now, not at the first tick, without an account
+        self.app.require_datacite()  # fail now, not at the first tick, without an account
         self.app.open_db()
         from organiser.actions import binding
 
@@ -258,7 +258,7 @@ class Daemon:
         old = self.app.config
         try:
             self.app.reload()
-            self.app.client()  # the account is checked as at start
+            self.app.require_datacite()  # the account is checked as at start
             self._schedule(first=False)  # checks before it changes any job
             configure_logging(self.app, self.quiet, self.verbose, daemon=True)
         except (ConfigError, UserError) as exc:

@@ -113,6 +113,8 @@ def test_another_account_on_the_same_endpoint_is_refused(env: Env) -> None:
 def test_check_and_a_dry_import_do_not_bind_an_import_does(env: Env) -> None:
     env.server.datacite.add(f"{PREFIX}/held-1", {"titles": [{"title": "Held"}]}, state="findable")
     env.ok("import", "--dry-run")
+    assert list(env.tmp.glob("organiser.db*")) == []  # a dry run writes no database at all
+    env.ok("token", "add", "t", "--role", "reader")  # a database, not bound yet
     env.ok("check")
     assert _bindings(env) == []
     env.ok("import")

@@ -121,3 +121,38 @@ def test_a_run_leaves_no_database_or_http_connection_open(
     assert len(clients) == 3
     for session in (c.session for c in clients):
         assert all(not adapter.poolmanager.pools for adapter in session.adapters.values())
+
+
+@pytest.mark.slow
+def test_an_import_and_a_check_close_their_connections_to_datacite(
+    tmp_path: Path, standin: StandinServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's scheduled check (and an import) leave no keep-alive connection open:
+    every account's client is closed after it."""
+    from organiser.actions import check as check_action
+    from organiser.actions import imports
+
+    standin.datacite.add(f"{PREFIX}/held-1", dict(MINIMAL), state="findable")
+    config = tmp_path / "o.ini"
+    config.write_text(
+        f"[datacite]\nurl = {standin.url}\nusername = {USER}\nprefix = {PREFIX}\n"
+        f"[database]\nurl = sqlite:///{tmp_path / 'o.db'}\n"
+        f"[organiser]\nstate_dir = {tmp_path / 'state'}\n"
+    )
+    app = App(str(config), {"ORGANISER_DATACITE_PASSWORD": PASSWORD})
+    clients: list[DataCiteClient] = []
+    build = App.clients
+
+    def every_client(self: App) -> dict[str, DataCiteClient]:
+        built = build(self)
+        clients.extend(built.values())
+        return built
+
+    monkeypatch.setattr(App, "clients", every_client)
+    result = imports.import_account(app, imports.Request(), StopFlag())
+    assert result.counts[imports.NEW] == 1
+    checked = check_action.check(app, "organiser check")
+    assert checked.complete and checked.drifted == 0
+    assert len(clients) == 2
+    for session in (c.session for c in clients):
+        assert all(not adapter.poolmanager.pools for adapter in session.adapters.values())
