@@ -113,6 +113,18 @@ class RecordFilter:
         return where
 
 
+def check_accounts(names: Iterator[str] | tuple[str, ...], configured: set[str]) -> None:
+    """Raise :class:`FilterError` for an account in ``names`` that is neither configured nor
+    any record's (a typo would otherwise list nothing, silently). Reads the database: it must
+    be open."""
+    for name in names:
+        if name in configured:
+            continue
+        if not Record.select(Record.id).where(Record.account == name).exists():
+            known = ", ".join(sorted(configured))
+            raise FilterError(f"account {name!r}: no such account (configured: {known})")
+
+
 def _utc(moment: datetime) -> datetime:
     """Give ``moment`` as the database stores times: naive UTC (naive is taken as UTC). A
     moment whose UTC time falls outside the years 1 to 9999 is the first or last instant."""

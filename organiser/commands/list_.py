@@ -89,6 +89,7 @@ def list_(
     if filters.since and filters.until and filters.since > filters.until:
         raise UserError(f"--since {since}: after --until {until}")
     app.open_db()
+    read.check_accounts(accounts, {a.name for a in app.accounts.all})
     several = len(app.accounts.all) > 1  # one account: the line as it always was
     render.records(read.each(filters, limit), as_json, accounts=several)
 

@@ -4,7 +4,6 @@ record, and the review queue. Each calls the same actions as the command line an
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from collections.abc import Iterator
 from datetime import date
@@ -78,11 +77,7 @@ def search_filter(request: Request) -> tuple[read.RecordFilter, dict[str, str]]:
         "since": _day("since", typed["since"]),
         "until": _day("until", typed["until"]),
     }
-    known = {f.name for f in dataclasses.fields(read.RecordFilter)}
-    if "accounts" in known:  # several DataCite accounts
-        values["accounts"] = _split(query.getlist("account"))
-    elif typed["account"]:
-        raise SearchError("account: this organiser has one DataCite account")
+    values["accounts"] = _split(query.getlist("account"))
     return read.RecordFilter(**values), typed  # type: ignore[arg-type]
 
 
@@ -103,6 +98,7 @@ def records(request: Request, cursor: Annotated[str | None, Query()] = None) -> 
         error, found, typed, more = None, [], {}, None
         try:
             filters, typed = search_filter(request)
+            read.check_accounts(filters.accounts, {a.name for a in app.accounts.all})
             found = read.listing(filters, PAGE_SIZE + 1, read.after_of(cursor))
         except UserError as exc:
             error = str(exc)

@@ -167,7 +167,9 @@ def test_two_accounts_import_update_reserve_register_and_delete(env: Env) -> Non
     assert sorted(line.split("\t")[0] for line in listed) == sorted(
         ["10.26033/sbn-1", "10.26034/sbn-2", *[r.doi for r in new if r.account == "sbn"]]
     )
-    assert env.ok("list", "--account", "nope", env=SBN_ENV).stdout == ""
+    nope = env.run("list", "--account", "nope", env=SBN_ENV)  # a typo: refused, not empty
+    assert (nope.returncode, nope.stdout) == (2, "")
+    assert "account 'nope': no such account (configured: datacite, sbn)" in nope.stderr
 
 
 def test_the_wrong_accounts_credentials_get_403_from_the_stand_in(env: Env) -> None:
@@ -209,6 +211,13 @@ def test_a_records_account_never_changes_when_routing_does(env: Env) -> None:
     assert record.status == "to-be-registered"
     assert record.last_error.startswith("account sbn is not configured")
     assert len(env.server.datacite.seen) == before
+
+    # its records can still be listed by its name; a name nobody has is a typo, refused
+    listed = env.ok("list", "--account", "sbn", "--json")
+    assert [r["doi"] for r in json.loads(listed.stdout)] == [record.doi]
+    typo = env.run("list", "--account", "sbm")
+    assert (typo.returncode, typo.stdout) == (2, "")
+    assert typo.stderr == "Error: account 'sbm': no such account (configured: datacite)\n"
 
 
 def test_update_names_a_doi_of_no_account(env: Env) -> None:
