@@ -5,7 +5,7 @@ tick, a run on every way out). Each call builds its own registry: no global stat
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
@@ -75,42 +75,32 @@ class _Collector(Collector):
         )
         if not f.database_up:
             return
-        records = GaugeMetricFamily("organiser_records", "Records per status.", labels=["status"])
-        for status, count in sorted(f.records.items()):
-            records.add_metric([status], count)
-        yield records
-        accounts = GaugeMetricFamily(
+        yield _gauge("organiser_records", "Records per status.", "status", f.records)
+        yield _gauge(
             "organiser_account_records",
             "Records per DataCite account (datacite: [datacite]; else [account NAME]).",
-            labels=["account"],
+            "account",
+            f.accounts,
         )
-        for account, count in sorted(f.accounts.items()):
-            accounts.add_metric([account], count)
-        yield accounts
-        failing = GaugeMetricFamily(
+        yield _gauge(
             "organiser_records_failing",
             "Records whose last try failed, per DataCite account.",
-            labels=["account"],
+            "account",
+            f.failing,
         )
-        for account, count in sorted(f.failing.items()):
-            failing.add_metric([account], count)
-        yield failing
-        oldest = GaugeMetricFamily(
+        yield _gauge(
             "organiser_oldest_waiting_seconds",
             "Age of the oldest record waiting for a pass, per status (0 when none waits).",
-            labels=["status"],
+            "status",
+            f.oldest_waiting,
         )
-        for status, age in sorted(f.oldest_waiting.items()):
-            oldest.add_metric([status], age)
-        yield oldest
-        success = GaugeMetricFamily(
+        yield _gauge(
             "organiser_last_success_timestamp_seconds",
             "When the latest scheduled (not push) run that got through the pass ended.",
-            labels=["pass"],
+            "pass",
+            f.last_success,
+            ordered=False,
         )
-        for name, when in f.last_success.items():
-            success.add_metric([name], when)
-        yield success
         runs = CounterMetricFamily(
             "organiser_runs",
             "Runs logged, per kind (passes: scheduled or -X/--X-all; push: --X-doi) and outcome.",
@@ -178,3 +168,14 @@ def write(path: str, figures: Figures, source: str = "--prometheus") -> None:
         os.chmod(path, 0o644)
     except OSError as exc:
         raise UserError(f"{source} {path}: cannot write: {exc.strerror}") from None
+
+
+def _gauge(
+    name: str, documentation: str, label: str, values: Mapping[str, float], ordered: bool = True
+) -> GaugeMetricFamily:
+    """Give the gauge ``name`` with one sample per ``values`` item, labelled ``label``
+    (sorted by label value unless ``ordered`` is False: then in ``values``' order)."""
+    gauge = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, value in sorted(values.items()) if ordered else values.items():
+        gauge.add_metric([key], value)
+    return gauge
