@@ -6,6 +6,7 @@ action shows its one-line messages beside the field they concern and writes noth
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import Annotated
 from urllib.parse import quote
@@ -14,10 +15,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from organiser.actions import marking, rejection, retrying, review, signin
-from organiser.actions.access import Forbidden, Role, require
+from organiser.actions.access import Actor, Forbidden, Role, require
 from organiser.actions.recordpage import doi_of
 from organiser.actions.records import find
+from organiser.actions.views import RecordSummary
 from organiser.api.deps import app_of
+from organiser.app import App
 from organiser.errors import UserError
 from organiser.intake.sources import Source
 from organiser.web.common import PREFIX, db, local, log, page, secure, see, sessions, signed_in
@@ -218,21 +221,25 @@ def _record_target(record_id: int) -> str:
     return f"{PREFIX}/records/{record_id}"
 
 
-@router.post("/records/{record_id}/submit")
-def submit(request: Request, record_id: int, csrf: Annotated[str, Form()] = "") -> Response:
-    app = app_of(request)
+def _act(
+    request: Request, record_id: int, csrf: str, act: Callable[[App, Actor, str], RecordSummary]
+) -> RecordSummary:
+    """Check the session and its CSRF token, then give what ``act`` (an action called with
+    the app, the signed-in actor and the record's DOI) gives. Raises as the action does."""
     with db(request):
         signed = signed_in(request, csrf, posted=True)
-        (done,) = review.submit(app, signed.actor, [doi_of(record_id)])
+        return act(app_of(request), signed.actor, doi_of(record_id))
+
+
+@router.post("/records/{record_id}/submit")
+def submit(request: Request, record_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+    done = _act(request, record_id, csrf, lambda app, who, doi: review.submit(app, who, [doi])[0])
     return _done(_record_target(record_id), f"{done.doi} submitted: {done.status}")
 
 
 @router.post("/records/{record_id}/retry")
 def retry(request: Request, record_id: int, csrf: Annotated[str, Form()] = "") -> Response:
-    app = app_of(request)
-    with db(request):
-        signed = signed_in(request, csrf, posted=True)
-        done = retrying.retry_now(app, signed.actor, doi_of(record_id))
+    done = _act(request, record_id, csrf, retrying.retry_now)
     return _done(_record_target(record_id), f"{done.doi} is due now: the next pass tries it")
 
 
@@ -283,8 +290,5 @@ def delete_form(request: Request, record_id: int) -> Response:
 
 @router.post("/records/{record_id}/delete")
 def delete(request: Request, record_id: int, csrf: Annotated[str, Form()] = "") -> Response:
-    app = app_of(request)
-    with db(request):
-        signed = signed_in(request, csrf, posted=True)
-        (done,) = marking.delete(app, signed.actor, [doi_of(record_id)])
+    done = _act(request, record_id, csrf, lambda app, who, doi: marking.delete(app, who, [doi])[0])
     return _done(_record_target(record_id), f"{done.doi} marked for deletion: {done.status}")
