@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from test_schema_47_xml import kernel4
 
 from organiser.domain.identifiers import DoiScheme
 from organiser.intake import InputError, Options, read
@@ -218,7 +219,7 @@ def test_other_without_relation_type_information_is_taken(tmp_path: Path) -> Non
     xsd = etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "metadata.xsd")))
     assert xsd.validate(
         etree.fromstring(
-            _minimal_xml(
+            kernel4(
                 '<relatedIdentifiers><relatedIdentifier relatedIdentifierType="DOI"'
                 ' relationType="Other">10.1/x</relatedIdentifier></relatedIdentifiers>'
             )
@@ -303,14 +304,3 @@ def test_an_unknown_property_beside_a_bad_value_is_still_named(tmp_path: Path) -
         'record.json: relatedIdentifiers.0.relationType: "IsFriendOf" is not one of "IsCitedBy", '
         '"Cites" or 37 other candidates',
     ]
-
-
-def _minimal_xml(body: str) -> str:
-    return (
-        '<resource xmlns="http://datacite.org/schema/kernel-4">'
-        '<identifier identifierType="DOI">10.5072/abc</identifier>'
-        "<creators><creator><creatorName>A</creatorName></creator></creators>"
-        "<titles><title>x</title></titles><publisher>P</publisher>"
-        '<publicationYear>2026</publicationYear><resourceType resourceTypeGeneral="Award"/>'
-        f"{body}</resource>"
-    )

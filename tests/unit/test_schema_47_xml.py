@@ -18,7 +18,8 @@ from organiser.intake.sources import Source
 SCHEME = DoiScheme("10.5072")
 
 
-def _kernel4(body: str) -> str:
+def kernel4(body: str) -> str:
+    """Give a minimal DataCite 4.7 XML record (resourceTypeGeneral Award) with ``body``."""
     return (
         '<resource xmlns="http://datacite.org/schema/kernel-4">'
         '<identifier identifierType="DOI">10.5072/abc</identifier>'
@@ -30,7 +31,7 @@ def _kernel4(body: str) -> str:
 
 
 def _xml(body: str) -> list[Any]:
-    return read(Source("record.xml", _kernel4(body).encode(), ".xml"), Options(SCHEME))
+    return read(Source("record.xml", kernel4(body).encode(), ".xml"), Options(SCHEME))
 
 
 GEO = """<geoLocations><geoLocation>
@@ -141,7 +142,7 @@ def test_xml_relation_type_information_and_related_items() -> None:
 
 def test_xml_publisher_with_attributes_is_an_object() -> None:
     root = etree.fromstring(
-        _kernel4("").replace(
+        kernel4("").replace(
             "<publisher>P</publisher>",
             '<publisher xml:lang="en" publisherIdentifier="https://ror.org/04z8jg394"'
             ' publisherIdentifierScheme="ROR" schemeURI="https://ror.org/">P</publisher>',
@@ -154,7 +155,7 @@ def test_xml_publisher_with_attributes_is_an_object() -> None:
         "schemeUri": "https://ror.org/",
         "name": "P",
     }
-    assert datacite_xml.to_attributes(etree.fromstring(_kernel4("")))["publisher"] == "P"
+    assert datacite_xml.to_attributes(etree.fromstring(kernel4("")))["publisher"] == "P"
 
 
 def test_an_unknown_relation_type_in_xml_is_refused_with_one_line() -> None:
