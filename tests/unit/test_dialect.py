@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 from organiser.actions import records as read
 from organiser.domain import dialect
@@ -18,20 +19,16 @@ from organiser.intake.formats.pds4 import Crosswalk, LabelError
 from organiser.storage.database import open_database
 from organiser.storage.models import Record
 
-#: NASA's own example payload (pds-doi-api-0.2.yaml, post_dois): a LID, no version.
-NASA_EXAMPLE = {
-    "labels": [
-        {
-            "status": "Reserved",
-            "title": "Laboratory Shocked Feldspars Bundle",
-            "publication_date": "2020-03-11",
-            "product_type_specific": "PDS4 Collection",
-            "author_last_name": "Johnson",
-            "author_first_name": "J. R.",
-            "related_resource": "urn:nasa:pds:lab_shocked_feldspars",
-        }
-    ]
-}
+#: NASA's own 0.2 document (from ../shared, tests/data/SHA256SUMS.shared).
+NASA_DOCUMENT = Path(__file__).parents[1] / "data" / "pds-doi-api-0.2.yaml"
+
+
+def _nasa_example() -> dict[str, object]:
+    """Give the example payload of ``POST /dois`` in NASA's own document (a LID, no
+    version), as JSON would carry it (the dates as text)."""
+    document = yaml.safe_load(NASA_DOCUMENT.read_text())
+    example = document["paths"]["/dois"]["post"]["requestBody"]["content"]["application/json"]
+    return json.loads(json.dumps(example["example"], default=str))
 
 
 def test_every_organiser_status_is_one_0_2_status() -> None:
@@ -146,7 +143,7 @@ def test_date_times_are_honoured_to_the_second(records: dict[str, Record]) -> No
 
 
 def test_nasas_example_payload_is_read_as_the_pds_doi_service_reads_it() -> None:
-    [(where, row)] = list(spreadsheet.labels(json.loads(json.dumps(NASA_EXAMPLE))))
+    [(where, row)] = list(spreadsheet.labels(_nasa_example()))
     label = spreadsheet.to_label(row, "geo", Crosswalk())
     assert (where, label.lidvid) == ("labels[0]", "urn:nasa:pds:lab_shocked_feldspars")
     assert label.attributes["identifiers"] == [
