@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from test_api import Api, labels_payload, ok
+from test_api_schema import REPEATABLE
 
 from conftest import Env
 
@@ -128,13 +129,7 @@ def _run(api: Api, method: str, path: str, headers: dict[str, str]) -> list[str]
     seen: list[int] = []
 
     @given(case=cases)
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,  # the same requests on every run
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @settings(REPEATABLE, max_examples=EXAMPLES)
     def answers(case: Any) -> None:
         skip = list(excluded)
         negative = case.meta is not None and case.meta.generation.mode is GenerationMode.NEGATIVE

@@ -34,6 +34,15 @@ pytestmark = pytest.mark.slow  # hundreds of generated requests
 #: Requests generated per operation and role: enough to find what the document gets wrong,
 #: few enough that the whole file runs in about a minute on two cores.
 EXAMPLES = 25
+#: Hypothesis's settings for a schemathesis run: the same requests on every run, no deadline
+#: (real requests), nothing remembered between runs.
+REPEATABLE = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.fixture(params=["reader", "submitter"])
@@ -105,13 +114,7 @@ def test_the_api_answers_as_its_document_says(
     )
 
     @given(case=cases)
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,  # the same requests on every run
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @REPEATABLE
     def answers(case: Any) -> None:
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
